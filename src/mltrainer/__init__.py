@@ -1,1 +1,53 @@
-"""mltrainer."""
+"""mltrainer: the model trainer of a trading system.
+
+Market bars in; time-correct cross-validated, versioned, explainable models out.
+
+>>> from mltrainer import Trainer, load_config, load_model
+>>> result = Trainer(load_config("examples/sp500_direction.yaml")).run()  # doctest: +SKIP
+>>> model = load_model("sp500-direction")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+try:
+    __version__ = version("mltrainer")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+if TYPE_CHECKING:
+    from mltrainer.config import Config, load_config
+    from mltrainer.data import load_bars
+    from mltrainer.pipeline import Trainer, TrainResult, predict_bars
+    from mltrainer.registry import LoadedModel, ModelRegistry, load_model
+    from mltrainer.store import open_store
+
+# Imported on first use, so `mltrainer --help` stays fast and light.
+_LAZY = {
+    "Config": "mltrainer.config",
+    "load_config": "mltrainer.config",
+    "load_bars": "mltrainer.data",
+    "Trainer": "mltrainer.pipeline",
+    "TrainResult": "mltrainer.pipeline",
+    "predict_bars": "mltrainer.pipeline",
+    "LoadedModel": "mltrainer.registry",
+    "ModelRegistry": "mltrainer.registry",
+    "load_model": "mltrainer.registry",
+    "open_store": "mltrainer.store",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mltrainer' has no attribute '{name}'")
+    return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

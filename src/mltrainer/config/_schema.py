@@ -1,0 +1,122 @@
+"""Typed configuration: every section a strict pydantic model with defaults that run anywhere."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "CVConfig",
+    "Config",
+    "DataConfig",
+    "ModelConfig",
+    "RegistryConfig",
+    "StoreConfig",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Section):
+    """Where bars come from: a bundled name, a list of names (a panel), or a CSV/Parquet path."""
+
+    source: str | list[str] = "sp500"
+    columns: dict[str, str] = Field(default_factory=dict)
+    symbols: list[str] | None = None
+    start: str | None = None
+    end: str | None = None
+    tz: str = "UTC"
+
+
+class ModelConfig(_Section):
+    """Model type from the catalogue and overrides of its default parameters."""
+
+    type: str = "xgboost"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class CVConfig(_Section):
+    """Time-series cross-validation; parameters not used by ``method`` must stay unset."""
+
+    method: str = "purged_kfold"
+    n_splits: int = 5
+    embargo: int | float | str | None = None
+    gap: int | None = None
+    n_groups: int | None = None
+    n_test_groups: int | None = None
+    initial_train_size: int | None = None
+    step_size: int | None = None
+    max_train_size: int | None = None
+    test_size: int | None = None
+    scoring: list[str] | None = None
+    sample_weight: Literal["none", "uniqueness"] = "none"
+    n_jobs: int | None = None
+
+    @field_validator("n_splits")
+    @classmethod
+    def _positive_splits(cls, value: int) -> int:
+        if value < 2:
+            raise ValueError(f"must be at least 2, got {value}")
+        return value
+
+
+class RegistryConfig(_Section):
+    """Local model registry folder."""
+
+    root: str = "models"
+
+
+class StoreConfig(_Section):
+    """Key-value / series store: ``sqlite:///path`` (default) or ``redis://host:port/db``."""
+
+    url: str = "sqlite:///mltrainer.db"
+    prefix: str = "mltrainer"
+
+
+def _default_label() -> dict[str, Any]:
+    return {"name": "direction", "horizon": 5}
+
+
+class Config(_Section):
+    """The whole run: data -> features -> label -> model -> cv -> registry."""
+
+    name: str = "sp500-direction"
+    seed: int = 42
+    data: DataConfig = Field(default_factory=DataConfig)
+    features: list[dict[str, Any]] | None = None
+    label: dict[str, Any] = Field(default_factory=_default_label)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    cv: CVConfig = Field(default_factory=CVConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
+            raise ValueError(
+                f"'{value}' is not a valid model name: use letters, digits, '.', '_' or '-'"
+            )
+        return value
+
+    @field_validator("features")
+    @classmethod
+    def _valid_features(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        if value is not None:
+            from mltrainer.features import validate_feature_spec
+
+            validate_feature_spec(value)
+        return value
+
+    @field_validator("label")
+    @classmethod
+    def _valid_label(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from mltrainer.labels import validate_label_spec
+
+        validate_label_spec(value)
+        return value

@@ -1,0 +1,53 @@
+"""Predict with a registered model on new bars: same features, schema checked, classes decoded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mltrainer.exceptions import DataError
+from mltrainer.features import compute_features
+
+__all__ = ["predict_bars"]
+
+
+def predict_bars(model: Any, bars: pd.DataFrame) -> pd.DataFrame:
+    """Compute the model's features on ``bars`` and predict every row past the warm-up.
+
+    Parameters
+    ----------
+    model : LoadedModel
+        From :func:`mltrainer.load_model`; its metadata holds the feature spec and classes.
+    bars : DataFrame
+        Validated bars (see :func:`mltrainer.data.load_bars`).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by decision time: ``symbol`` (panels), ``prediction`` (label values, e.g.
+        0/1 or -1/0/1, or the regression value) and ``proba_<class>`` columns for classifiers.
+    """
+    spec = model.metadata["features"]["spec"]
+    features = compute_features(bars, spec)[list(model.feature_names)]
+    complete = features.notna().all(axis=1).to_numpy()
+    if not complete.any():
+        raise DataError(
+            f"no row of the {len(bars)} bars is past the features' warm-up; pass more history"
+        )
+    X = features.loc[complete]
+    out = pd.DataFrame(index=X.index)
+    if "symbol" in bars.columns:
+        out["symbol"] = bars["symbol"].loc[complete].to_numpy()
+    raw = np.asarray(model.predict(X))
+    classes = model.metadata.get("label", {}).get("classes")
+    if classes:
+        values = np.asarray(classes, dtype=float)
+        out["prediction"] = values[raw.astype(np.int64)]
+        proba = np.asarray(model.predict_proba(X))
+        for i, value in enumerate(values):
+            out[f"proba_{value:g}"] = proba[:, i]
+    else:
+        out["prediction"] = raw.astype(float)
+    return out
