@@ -1,0 +1,50 @@
+"""Real market data shipped with the ``arch`` package, loaded by name."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+import pandas as pd
+
+__all__ = ["BUNDLED", "read_bundled"]
+
+
+@dataclass(frozen=True)
+class _Dataset:
+    """A bundled dataset: ``module.load()`` returns its bars."""
+
+    name: str
+    module: str
+    description: str
+    frequency: str
+
+
+BUNDLED: dict[str, _Dataset] = {
+    d.name: d
+    for d in (
+        _Dataset(
+            "sp500",
+            "arch.data.sp500",
+            "S&P 500 index, daily OHLCV 1999-2018 (arch.data.sp500; close is Close, not Adj Close)",
+            "daily",
+        ),
+        _Dataset(
+            "nasdaq",
+            "arch.data.nasdaq",
+            "NASDAQ Composite index, daily OHLCV 1999-2018 (arch.data.nasdaq; close is Close, "
+            "not Adj Close)",
+            "daily",
+        ),
+    )
+}
+
+
+def read_bundled(name: str) -> pd.DataFrame:
+    """Return the raw bundled frame ``name`` (a naive ``DatetimeIndex`` named ``Date``).
+
+    The caller has checked that ``name`` is in :data:`BUNDLED`. The module is imported on
+    first use so that importing :mod:`mltrainer.data` stays light.
+    """
+    frame: pd.DataFrame = importlib.import_module(BUNDLED[name].module).load()
+    return frame
