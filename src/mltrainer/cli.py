@@ -21,7 +21,10 @@ EXIT_ERROR = 2
 
 
 def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    console = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    if not console.is_terminal:  # pipes and files: wide enough for the score tables
+        console.width = max(console.width, 140)
+    return console
 
 
 # -- train ----------------------------------------------------------------------------------

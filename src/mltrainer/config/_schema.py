@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -29,6 +30,12 @@ class DataConfig(_Section):
     start: str | None = None
     end: str | None = None
     tz: str = "UTC"
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _date_as_text(cls, value: Any) -> Any:
+        # YAML reads `start: 2012-01-01` as a date: keep it as ISO text.
+        return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 class ModelConfig(_Section):
