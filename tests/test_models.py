@@ -17,8 +17,12 @@ def test_each_model_fits_and_predicts(name: str, task: str) -> None:
     X = rng.normal(size=(300, 4))
     signal = X[:, 0] - 0.5 * X[:, 1]
     y = (signal > 0).astype(int) if task == "classification" else signal
-    model = make_model(name, task, {"n_estimators": 20} if "n_estimators" in
-                       default_params(name, task) else None, random_state=0)
+    model = make_model(
+        name,
+        task,
+        {"n_estimators": 20} if "n_estimators" in default_params(name, task) else None,
+        random_state=0,
+    )
     model.fit(X, y)
     prediction = model.predict(X)
     assert prediction.shape == (300,)
@@ -40,8 +44,10 @@ def test_same_seed_same_model() -> None:
 def test_params_override_defaults() -> None:
     model = make_model("random_forest", "regression", {"max_depth": 2})
     assert model.get_params()["max_depth"] == 2
-    assert model.get_params()["min_samples_leaf"] == default_params(
-        "random_forest", "regression")["min_samples_leaf"]
+    assert (
+        model.get_params()["min_samples_leaf"]
+        == default_params("random_forest", "regression")["min_samples_leaf"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -72,7 +72,8 @@ def test_metadata_records_what_users_need(trained: tuple[Path, Any, Any]) -> Non
     assert len(meta["features"]["names"]) >= 15
     assert len(meta["scores"]["folds"]) == 3
     assert meta["label"]["classes"] == [0.0, 1.0]
-    assert meta["data"]["rows"] > 1000 and len(meta["data"]["sha256"]) == 64
+    assert meta["data"]["rows"] > 1000
+    assert len(meta["data"]["sha256"]) == 64
     assert meta["cv"]["method"] == "purged_kfold"
     assert meta["scores"]["mean"]["roc_auc"] == pytest.approx(result.mean_scores["roc_auc"])
 
@@ -124,12 +125,21 @@ def test_dataset_is_time_correct_under_truncation() -> None:
 @pytest.mark.parametrize(
     ("label", "model", "cv"),
     [
-        ({"name": "forward_volatility", "horizon": 10}, {"type": "lightgbm"},
-         {"method": "walk_forward", "n_splits": 3}),
-        ({"name": "forward_return", "horizon": 5}, {"type": "ridge"},
-         {"method": "time_series", "n_splits": 3}),
-        ({"name": "triple_barrier", "horizon": 10}, {"type": "logistic"},
-         {"method": "combinatorial", "n_groups": 4, "n_test_groups": 2}),
+        (
+            {"name": "forward_volatility", "horizon": 10},
+            {"type": "lightgbm"},
+            {"method": "walk_forward", "n_splits": 3},
+        ),
+        (
+            {"name": "forward_return", "horizon": 5},
+            {"type": "ridge"},
+            {"method": "time_series", "n_splits": 3},
+        ),
+        (
+            {"name": "triple_barrier", "horizon": 10},
+            {"type": "logistic"},
+            {"method": "combinatorial", "n_groups": 4, "n_test_groups": 2},
+        ),
     ],
     ids=["volatility-lightgbm", "return-ridge", "barrier-logistic-cpcv"],
 )

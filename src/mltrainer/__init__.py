@@ -39,7 +39,19 @@ _LAZY = {
     "open_store": "mltrainer.store",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+__all__ = [
+    "Config",
+    "LoadedModel",
+    "ModelRegistry",
+    "TrainResult",
+    "Trainer",
+    "__version__",
+    "load_bars",
+    "load_config",
+    "load_model",
+    "open_store",
+    "predict_bars",
+]
 
 
 def __getattr__(name: str) -> Any:

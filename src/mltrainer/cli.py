@@ -142,15 +142,21 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
         print(json.dumps(metadata, indent=2, default=str))
         return 0
     out = _console()
-    out.print(f"[bold]{args.name}[/] version {metadata.get('version')} ({metadata.get('created_at')})")
+    out.print(
+        f"[bold]{args.name}[/] version {metadata.get('version')} ({metadata.get('created_at')})"
+    )
     for key in ("model_type", "task", "params_source"):
         out.print(f"  {key}: {metadata.get(key)}")
     out.print(f"  label: {metadata.get('label')}")
-    out.print(f"  features ({len(metadata.get('feature_names', []))}): "
-              f"{', '.join(metadata.get('feature_names', []))}")
+    out.print(
+        f"  features ({len(metadata.get('feature_names', []))}): "
+        f"{', '.join(metadata.get('feature_names', []))}"
+    )
     data = metadata.get("data", {})
-    out.print(f"  data: {data.get('source')} {data.get('start')} .. {data.get('end')},"
-              f" {data.get('training_rows')} training rows, sha256 {str(data.get('sha256'))[:12]}")
+    out.print(
+        f"  data: {data.get('source')} {data.get('start')} .. {data.get('end')},"
+        f" {data.get('training_rows')} training rows, sha256 {str(data.get('sha256'))[:12]}"
+    )
     out.print(f"  cv: {metadata.get('cv')}")
     out.print(f"  mean scores: {metadata.get('scores', {}).get('mean')}")
     out.print(f"  aliases: {registry.aliases(args.name)}")
@@ -212,7 +218,9 @@ def _parser() -> argparse.ArgumentParser:
     def config_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("config", nargs="?", help="YAML config (default: built-in S&P 500 job)")
         p.add_argument(
-            "--set", action="append", metavar="KEY=VALUE",
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
             help="override a config value, e.g. --set cv.n_splits=3 (repeatable)",
         )
 

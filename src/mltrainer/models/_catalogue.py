@@ -102,7 +102,10 @@ MODEL_CATALOGUE: Mapping[str, ModelType] = MappingProxyType(
             "xgboost",
             "XGBoost gradient-boosted trees (hist)",
             {"classification": _xgb_classifier, "regression": _xgb_regressor},
-            {"classification": {**_XGB_DEFAULTS, "eval_metric": "logloss"}, "regression": _XGB_DEFAULTS},
+            {
+                "classification": {**_XGB_DEFAULTS, "eval_metric": "logloss"},
+                "regression": _XGB_DEFAULTS,
+            },
         ),
         "lightgbm": ModelType(
             "lightgbm",
@@ -139,8 +142,9 @@ MODEL_CATALOGUE: Mapping[str, ModelType] = MappingProxyType(
 def _lookup(model_type: str, task: str) -> ModelType:
     entry = MODEL_CATALOGUE.get(model_type)
     if entry is None:
+        hint = did_you_mean(model_type, MODEL_CATALOGUE)
         raise ConfigError(
-            f"model.type: unknown model type '{model_type}'{did_you_mean(model_type, MODEL_CATALOGUE)};"
+            f"model.type: unknown model type '{model_type}'{hint};"
             f" choose one of {', '.join(MODEL_CATALOGUE)}"
         )
     if task not in entry.builders:
@@ -192,7 +196,5 @@ def make_model(
             continue
         hint = did_you_mean(key, valid)
         if not open_ended or hint:
-            raise ConfigError(
-                f"model.params: unknown parameter '{key}' for {model_type}{hint}"
-            )
+            raise ConfigError(f"model.params: unknown parameter '{key}' for {model_type}{hint}")
     return entry.builders[task](merged)

@@ -281,8 +281,11 @@ class Trainer:
             "scores": {
                 "mean": mean_scores,
                 "folds": _records(cv_result.folds),
-                **({"paths": _records(cv_result.path_scores)}
-                   if cv_result.path_scores is not None else {}),
+                **(
+                    {"paths": _records(cv_result.path_scores)}
+                    if cv_result.path_scores is not None
+                    else {}
+                ),
             },
             "timings": timings,
         }
@@ -354,12 +357,10 @@ def _cv_info(config: Config, splitter: Any, cv_result: CVResult) -> dict[str, An
     return {
         "method": config.cv.method,
         "splitter": repr(splitter).split("(")[0],
-        "n_splits": int(len(folds)),
+        "n_splits": len(folds),
         "embargo": str(embargo) if embargo is not None else None,
         "gap": getattr(splitter, "gap", None),
         "n_purged": int(folds["n_purged"].sum()) if "n_purged" in folds else 0,
         "n_embargoed": int(folds["n_embargoed"].sum()) if "n_embargoed" in folds else 0,
         "sample_weight": config.cv.sample_weight,
     }
-
-

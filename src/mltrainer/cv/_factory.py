@@ -1,0 +1,94 @@
+"""Build a splitter from a configuration: ``cv: {method: ..., n_splits: ..., embargo: ...}``."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pandas as pd
+from sklearn.model_selection import BaseCrossValidator, TimeSeriesSplit
+
+from mltrainer.cv._base import PurgedSplitter
+from mltrainer.cv._combinatorial import CombinatorialPurgedKFold
+from mltrainer.cv._kfold import PurgedKFold
+from mltrainer.cv._walk_forward import ExpandingWindowSplit, PurgedWalkForward
+from mltrainer.exceptions import ConfigError, did_you_mean
+
+__all__ = ["SPLITTER_METHODS", "make_splitter"]
+
+#: Method name -> splitter class, as the ``cv.method`` setting names them.
+SPLITTER_METHODS: dict[str, type[BaseCrossValidator]] = {
+    "purged_kfold": PurgedKFold,
+    "combinatorial": CombinatorialPurgedKFold,
+    "walk_forward": PurgedWalkForward,
+    "expanding": ExpandingWindowSplit,
+    "time_series": TimeSeriesSplit,
+}
+
+
+def _parameters(cls: type[BaseCrossValidator]) -> dict[str, inspect.Parameter]:
+    params = inspect.signature(cls.__init__).parameters
+    return {name: p for name, p in params.items() if name not in ("self", "t1")}
+
+
+def make_splitter(method: str, *, t1: pd.Series | None = None, **params: Any) -> BaseCrossValidator:
+    """Build the splitter a ``cv`` configuration names, validating every parameter now.
+
+    Parameters
+    ----------
+    method : {"purged_kfold", "combinatorial", "walk_forward", "expanding", "time_series"}
+        ``time_series`` is scikit-learn's ``TimeSeriesSplit`` (``n_splits``, ``gap``,
+        ``max_train_size``, ``test_size``); it does not use ``t1``.
+    t1 : Series or None, default None
+        Label end times aligned with X, given to the purged splitters.
+    **params
+        The splitter's own parameters (``n_splits``, ``embargo``, ``n_groups``,
+        ``n_test_groups``, ``initial_train_size``, ``step_size``, ``max_train_size``,
+        ``test_size``, ``gap``). A parameter set to None takes the splitter's default.
+
+    Returns
+    -------
+    BaseCrossValidator
+
+    Raises
+    ------
+    ConfigError
+        For an unknown method or parameter, a missing required one or an invalid value.
+
+    Examples
+    --------
+    >>> make_splitter("purged_kfold", n_splits=4, embargo="1D")
+    PurgedKFold(n_splits=4, t1=None, embargo='1D')
+    """
+    if method not in SPLITTER_METHODS:
+        raise ConfigError(
+            f"cv: unknown method {method!r}{did_you_mean(str(method), SPLITTER_METHODS)}: "
+            f"choose one of {', '.join(SPLITTER_METHODS)}"
+        )
+    cls = SPLITTER_METHODS[method]
+    accepted = _parameters(cls)
+    for name in params:
+        if name not in accepted:
+            hint = did_you_mean(name, accepted)
+            if not hint and name == "embargo" and method == "time_series":
+                hint = " (time_series has no embargo; use 'gap', or a purged method)"
+            raise ConfigError(f"cv: unknown parameter {name!r} for {method}{hint}")
+    given = {name: value for name, value in params.items() if value is not None}
+    missing = [
+        name
+        for name, p in accepted.items()
+        if p.default is inspect.Parameter.empty and name not in given
+    ]
+    if missing:
+        raise ConfigError(f"cv: {method} needs {missing[0]!r}: set cv.{missing[0]}")
+    if issubclass(cls, PurgedSplitter):
+        splitter: BaseCrossValidator = cls(**given, t1=t1)
+        try:
+            splitter._check_params()
+        except ConfigError as exc:
+            raise ConfigError(f"cv ({method}): {exc}") from None
+        return splitter
+    try:
+        return cls(**given)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"cv ({method}): {exc}") from None

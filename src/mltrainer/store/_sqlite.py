@@ -1,0 +1,247 @@
+"""The embedded default backend: one SQLite file (stdlib ``sqlite3``), WAL mode."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from mltrainer._logging import logger
+from mltrainer.exceptions import StoreError
+
+from ._checks import check_count, check_name
+from ._codec import decode, encode
+from ._timestamps import from_epoch, now_epoch, to_epoch
+
+if TYPE_CHECKING:
+    from ._protocol import TimeLike
+
+__all__ = ["SQLiteStore"]
+
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS store_kv (
+    ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS store_series (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns TEXT NOT NULL, series TEXT NOT NULL, ts REAL NOT NULL, value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS store_series_idx ON store_series (ns, series, ts, seq);
+CREATE TABLE IF NOT EXISTS store_lists (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS store_lists_idx ON store_lists (ns, key, seq);
+"""
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _set_pragmas(timeout: float) -> Callable[[sqlite3.Connection], None]:
+    def set_pragmas(conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")  # persistent; readers never block writers
+
+    return set_pragmas
+
+
+class SQLiteStore:
+    """A :class:`Store` in one SQLite database file, safe across threads and processes.
+
+    One connection guarded by a lock serves all threads; WAL mode and a busy timeout let
+    several processes read and write the same file. Every primitive is one transaction.
+    The `prefix` is stored in a namespace column, so tenants can share one file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Database file (its parent directory is created) or ``":memory:"``.
+    prefix : str, default "mltrainer"
+        Namespace isolating this store's keys, series and lists from other prefixes.
+    timeout : float, default 30.0
+        Seconds to wait for another process's write lock before failing.
+
+    Attributes
+    ----------
+    url : str
+        ``sqlite:///`` + `path`.
+    prefix : str
+        The namespace.
+    """
+
+    def __init__(
+        self, path: str | Path, *, prefix: str = "mltrainer", timeout: float = 30.0
+    ) -> None:
+        self.prefix = check_name(prefix, name="prefix")
+        self.path = str(path)
+        self.url = f"sqlite:///{self.path}"
+        self._lock = threading.Lock()
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"Cannot open SQLite store {self.url!r} ({exc}); check that the directory "
+                "is writable or pass another sqlite:/// path"
+            ) from exc
+        self._conn: sqlite3.Connection | None = conn
+        try:
+            self._transaction("open", self.path, _set_pragmas(timeout), write=False)
+            self._transaction("open", self.path, _create_schema)
+        except BaseException:
+            self.close()
+            raise
+        logger.debug("opened SQLite store %s (prefix %r)", self.url, self.prefix)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.url!r}, prefix={self.prefix!r})"
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"Store {self.url!r} is closed; open a new one with open_store()")
+        return self._conn
+
+    def _transaction(
+        self, op: str, name: str, work: Callable[[sqlite3.Connection], _T], *, write: bool = True
+    ) -> _T:
+        """Run `work` under the lock; writes in one ``BEGIN IMMEDIATE`` transaction."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                if not write:  # a single SELECT is already one consistent snapshot
+                    return work(conn)
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"SQLite {op} of {name!r} failed in {self.url!r} ({exc}); check that the "
+                    "file is writable and not locked by a stuck process"
+                ) from exc
+            return result
+
+    def _rows(self, op: str, name: str, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        return self._transaction(op, name, lambda c: c.execute(sql, params).fetchall(), write=False)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return the JSON value stored under `key`, or `default` when there is none."""
+        check_name(key, name="key")
+        sql = "SELECT value FROM store_kv WHERE ns = ? AND key = ?"
+        rows = self._rows("get", key, sql, (self.prefix, key))
+        return decode(rows[0][0]) if rows else default
+
+    def put(self, key: str, value: Any) -> None:
+        """Store the JSON-serialisable `value` under `key`, replacing any previous value."""
+        payload = encode(check_name(key, name="key"), value)
+        sql = "INSERT OR REPLACE INTO store_kv (ns, key, value) VALUES (?, ?, ?)"
+        self._transaction("put", key, lambda c: c.execute(sql, (self.prefix, key, payload)))
+
+    def delete(self, key: str) -> bool:
+        """Delete `key`; return whether it existed."""
+        check_name(key, name="key")
+        sql = "DELETE FROM store_kv WHERE ns = ? AND key = ?"
+        return self._transaction(
+            "delete", key, lambda c: c.execute(sql, (self.prefix, key)).rowcount > 0
+        )
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Return the sorted keys that start with `prefix`."""
+        check_name(prefix, name="prefix", allow_empty=True)
+        sql = "SELECT key FROM store_kv WHERE ns = ? AND substr(key, 1, ?) = ?"
+        rows = self._rows("keys", prefix, sql, (self.prefix, len(prefix), prefix))
+        return sorted(row[0] for row in rows)
+
+    def append(self, series: str, value: Any, *, timestamp: TimeLike | None = None) -> None:
+        """Append a point to `series` at `timestamp` (default: now, UTC)."""
+        payload = encode(check_name(series, name="series"), value)
+        ts = now_epoch() if timestamp is None else to_epoch(timestamp, name="timestamp")
+        sql = "INSERT INTO store_series (ns, series, ts, value) VALUES (?, ?, ?, ?)"
+        self._transaction(
+            "append", series, lambda c: c.execute(sql, (self.prefix, series, ts, payload))
+        )
+
+    def range(
+        self,
+        series: str,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[tuple[datetime, Any]]:
+        """Return ``(UTC datetime, value)`` points with ``start <= t <= end``, ascending."""
+        check_name(series, name="series")
+        lo = float("-inf") if start is None else to_epoch(start, name="start")
+        hi = float("inf") if end is None else to_epoch(end, name="end")
+        where = "ns = ? AND series = ? AND ts >= ? AND ts <= ?"
+        params: tuple[Any, ...] = (self.prefix, series, lo, hi)
+        if limit is None:
+            sql = f"SELECT ts, value FROM store_series WHERE {where} ORDER BY ts, seq"
+        else:
+            params = (*params, check_count(limit, name="limit", minimum=0))
+            sql = (
+                f"SELECT ts, value FROM (SELECT ts, seq, value FROM store_series WHERE {where} "
+                "ORDER BY ts DESC, seq DESC LIMIT ?) ORDER BY ts, seq"
+            )
+        rows = self._rows("range", series, sql, params)
+        return [(from_epoch(ts), decode(value)) for ts, value in rows]
+
+    def push(self, key: str, value: Any, *, max_len: int) -> None:
+        """Prepend `value` to the list `key` and trim it to `max_len` items, atomically."""
+        payload = encode(check_name(key, name="key"), value)
+        max_len = check_count(max_len, name="max_len", minimum=1)
+        ns = self.prefix
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO store_lists (ns, key, value) VALUES (?, ?, ?)", (ns, key, payload)
+            )
+            conn.execute(
+                "DELETE FROM store_lists WHERE ns = ? AND key = ? AND seq <= (SELECT seq FROM "
+                "store_lists WHERE ns = ? AND key = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                (ns, key, ns, key, max_len),
+            )
+
+        self._transaction("push", key, work)
+
+    def recent(self, key: str, n: int | None = None) -> list[Any]:
+        """Return the newest `n` items (all when None) of the list `key`, newest first."""
+        check_name(key, name="key")
+        count = -1 if n is None else check_count(n, name="n", minimum=0)
+        sql = "SELECT value FROM store_lists WHERE ns = ? AND key = ? ORDER BY seq DESC LIMIT ?"
+        rows = self._rows("recent", key, sql, (self.prefix, key, count))
+        return [decode(row[0]) for row in rows]
+
+    def close(self) -> None:
+        """Close the connection; further calls raise ``StoreError``. Idempotent."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
