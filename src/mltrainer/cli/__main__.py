@@ -1,0 +1,7 @@
+"""``python -m mltrainer.cli``."""
+
+import sys
+
+from mltrainer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,143 @@
+"""`mltrainer models ...` and `predict`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from mltrainer.cli._output import console as _console
+
+
+# -- models ---------------------------------------------------------------------------------
+def _registry(args: argparse.Namespace) -> Any:
+    from mltrainer.registry import ModelRegistry
+
+    return ModelRegistry(args.root)
+
+
+def _cmd_models_list(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    names = [args.name] if args.name else registry.list_models()
+    if not names:
+        _console().print(f"No models under {args.root}/ yet: run `mltrainer train`.")
+        return 0
+    table = Table(title=f"Models in {args.root}/")
+    for column in ("name", "version", "created_at", "aliases", "score"):
+        table.add_column(column)
+    for name in names:
+        for info in registry.list_versions(name):
+            score = info.get("score")
+            table.add_row(
+                name,
+                str(info["version"]),
+                str(info.get("created_at", "")),
+                ", ".join(info.get("aliases", [])),
+                json.dumps(score) if score is not None else "",
+            )
+    _console().print(table)
+    return 0
+
+
+def _cmd_models_show(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    version = _version(args.version)
+    metadata = registry.metadata(args.name, version)
+    if args.json:
+        print(json.dumps(metadata, indent=2, default=str))
+        return 0
+    out = _console()
+    out.print(
+        f"[bold]{args.name}[/] version {metadata.get('version')} ({metadata.get('created_at')})"
+    )
+    for key in ("model_type", "task", "params_source"):
+        out.print(f"  {key}: {metadata.get(key)}")
+    out.print(f"  label: {metadata.get('label')}")
+    out.print(
+        f"  features ({len(metadata.get('feature_names', []))}): "
+        f"{', '.join(metadata.get('feature_names', []))}"
+    )
+    data = metadata.get("data", {})
+    out.print(
+        f"  data: {data.get('source')} {data.get('start')} .. {data.get('end')},"
+        f" {data.get('training_rows')} training rows, sha256 {str(data.get('sha256'))[:12]}"
+    )
+    out.print(f"  cv: {metadata.get('cv')}")
+    out.print(f"  mean scores: {metadata.get('scores', {}).get('mean')}")
+    out.print(f"  aliases: {registry.aliases(args.name)}")
+    return 0
+
+
+def _cmd_models_promote(args: argparse.Namespace) -> int:
+    version = _registry(args).promote(args.name, _version(args.version), alias=args.alias)
+    _console().print(f"{args.name}: alias '{args.alias}' -> version {version}")
+    return 0
+
+
+def _cmd_models_rollback(args: argparse.Namespace) -> int:
+    version = _registry(args).rollback(args.name, alias=args.alias)
+    _console().print(f"{args.name}: alias '{args.alias}' rolled back to version {version}")
+    return 0
+
+
+def _version(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
+
+
+# -- predict --------------------------------------------------------------------------------
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from mltrainer.data import load_bars
+    from mltrainer.pipeline import predict_bars
+    from mltrainer.registry import load_model
+
+    model = load_model(args.name, _version(args.version), root=args.root)
+    bars = load_bars(args.data)
+    predictions = predict_bars(model, bars)
+    if args.out:
+        out = Path(args.out)
+        frame = predictions.reset_index()
+        if out.suffix == ".parquet":
+            frame.to_parquet(out, index=False)
+        else:
+            frame.to_csv(out, index=False)
+        _console().print(
+            f"Wrote {len(predictions)} predictions of {args.name} v{model.version} to {out}"
+        )
+    else:
+        print(predictions.to_csv(), end="")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add the commands of this module to the top-level subparsers."""
+    models = sub.add_parser("models", help="registered models")
+    models.add_argument("--root", default="models", help="registry folder (default: models)")
+    models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    listing = models_sub.add_parser("list", help="models and versions")
+    listing.add_argument("name", nargs="?")
+    listing.set_defaults(func=_cmd_models_list)
+    show_model = models_sub.add_parser("show", help="one version's metadata")
+    show_model.add_argument("name")
+    show_model.add_argument("--version", default="latest")
+    show_model.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    show_model.set_defaults(func=_cmd_models_show)
+    promote = models_sub.add_parser("promote", help="point an alias at a version")
+    promote.add_argument("name")
+    promote.add_argument("version")
+    promote.add_argument("--alias", default="production")
+    promote.set_defaults(func=_cmd_models_promote)
+    rollback = models_sub.add_parser("rollback", help="move an alias back to its previous version")
+    rollback.add_argument("name")
+    rollback.add_argument("--alias", default="production")
+    rollback.set_defaults(func=_cmd_models_rollback)
+
+    predict = sub.add_parser("predict", help="predict with a registered model on new bars")
+    predict.add_argument("name")
+    predict.add_argument("--data", required=True, help="bars: a CSV/Parquet path or bundled name")
+    predict.add_argument("--out", help="write predictions to this CSV/Parquet file")
+    predict.add_argument("--version", default="latest", help="version number or alias")
+    predict.add_argument("--root", default="models", help="registry folder (default: models)")
+    predict.set_defaults(func=_cmd_predict)

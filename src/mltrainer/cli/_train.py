@@ -1,0 +1,108 @@
+"""`mltrainer train`, `config show` and `datasets`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.table import Table
+
+from mltrainer.cli._output import console as _console
+from mltrainer.cli._output import fmt as _fmt
+
+
+# -- train ----------------------------------------------------------------------------------
+def _cmd_train(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mltrainer.config import load_config
+    from mltrainer.pipeline import Trainer
+
+    config = load_config(args.config, overrides=args.set or [])
+    out = _console()
+    out.print(
+        f"Training [bold]{config.name}[/]: {config.model.type} on {config.data.source},"
+        f" label {config.label.get('name')}, cv {config.cv.method}"
+    )
+    with Progress(
+        TextColumn("{task.description:<16}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=_console(stderr=True),
+        transient=True,
+        disable=args.quiet,
+    ) as bar:
+        task = bar.add_task("load", total=5)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        result = Trainer(config, progress=progress).run()
+
+    table = Table(title="Out-of-sample scores per fold")
+    shown = ["split", *result.mean_scores, "n_train", "n_test", "n_purged", "n_embargoed"]
+    shown = [c for c in shown if c in result.folds.columns]
+    for column in shown:
+        table.add_column(column, justify="right")
+    for _, row in result.folds.iterrows():
+        table.add_row(*(_fmt(row[c]) for c in shown))
+    table.add_section()
+    table.add_row("mean", *(_fmt(result.mean_scores.get(c, "")) for c in shown[1:]))
+    table.add_row("std", *(_fmt(result.std_scores.get(c, "")) for c in shown[1:]))
+    out.print(table)
+    name, value = result.headline
+    out.print(
+        f"{result.n_rows} rows x {len(result.feature_names)} features;"
+        f" purged {result.cv['n_purged']}, embargoed {result.cv['n_embargoed']} training rows"
+        f" in total; mean {name} = {value:.4f}"
+    )
+    out.print(f"Saved {result.name} version {result.version} to {result.path}")
+    return 0
+
+
+# -- config / datasets ----------------------------------------------------------------------
+def _cmd_config_show(args: argparse.Namespace) -> int:
+    from mltrainer.config import config_to_yaml, load_config
+
+    print(config_to_yaml(load_config(args.config, overrides=args.set or [])), end="")
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from mltrainer.data import list_datasets
+
+    frame = list_datasets()
+    table = Table(title="Bundled datasets")
+    for column in frame.columns:
+        table.add_column(str(column))
+    for _, row in frame.iterrows():
+        table.add_row(*(str(v) for v in row))
+    _console().print(table)
+    return 0
+
+
+def config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", nargs="?", help="YAML config (default: built-in S&P 500 job)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set cv.n_splits=3 (repeatable)",
+    )
+
+
+def register(sub: Any) -> None:
+    """Add the commands of this module to the top-level subparsers."""
+    train = sub.add_parser("train", help="train a model and register it")
+    config_args(train)
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(func=_cmd_train)
+
+    config = sub.add_parser("config", help="configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = config_sub.add_parser("show", help="print the effective config")
+    config_args(show)
+    show.set_defaults(func=_cmd_config_show)
+
+    sub.add_parser("datasets", help="list the bundled datasets").set_defaults(func=_cmd_datasets)
