@@ -91,3 +91,8 @@ def test_shown_config_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "shown.yaml"
     path.write_text(config_to_yaml(config), encoding="utf-8")
     assert load_config(path) == config
+
+
+def test_dotted_override_merges_into_the_default_label() -> None:
+    config = load_config(overrides=["label.horizon=10"])
+    assert config.label == {"name": "direction", "horizon": 10}

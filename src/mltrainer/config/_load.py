@@ -77,6 +77,22 @@ def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[st
     return result
 
 
+def _with_free_form_defaults(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Seed free-form mapping sections (e.g. ``label``) with their defaults before a dotted
+    override, so ``--set label.horizon=10`` changes the default label instead of replacing it."""
+    seeded = dict(raw)
+    defaults = Config()
+    for item in overrides:
+        top, dot, _ = item.partition("=")[0].strip().partition(".")
+        field = Config.model_fields.get(top)
+        if not dot or top in seeded or field is None:
+            continue
+        value = getattr(defaults, top)
+        if isinstance(value, dict):
+            seeded[top] = dict(value)
+    return seeded
+
+
 def load_config(
     path: str | os.PathLike[str] | None = None, *, overrides: Sequence[str] = ()
 ) -> Config:
@@ -104,7 +120,7 @@ def load_config(
             raise ConfigError(f"config file '{file}': top level must be a mapping of sections")
         raw = loaded or {}
     if overrides:
-        raw = apply_overrides(raw, overrides)
+        raw = apply_overrides(_with_free_form_defaults(raw, overrides), overrides)
     return config_from_dict(raw)
 
 
