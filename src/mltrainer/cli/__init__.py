@@ -21,6 +21,9 @@ __all__ = ["main"]
 _COMMAND_MODULES = (
     "mltrainer.cli._train",
     "mltrainer.cli._models",
+    "mltrainer.cli._tune",
+    "mltrainer.cli._monitor",
+    "mltrainer.cli._importance",
 )
 
 

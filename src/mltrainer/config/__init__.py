@@ -1,6 +1,13 @@
 """Typed, validated configuration: YAML in, pydantic models out, defaults that run anywhere."""
 
 from mltrainer.config._load import apply_overrides, config_from_dict, config_to_yaml, load_config
+from mltrainer.config._monitor import (
+    AlertRuleConfig,
+    MonitorConfig,
+    RetentionConfig,
+    SinksConfig,
+    WebhookConfig,
+)
 from mltrainer.config._schema import (
     Config,
     CVConfig,
@@ -9,14 +16,23 @@ from mltrainer.config._schema import (
     RegistryConfig,
     StoreConfig,
 )
+from mltrainer.config._selection import SelectionConfig
+from mltrainer.config._tuning import TuningConfig
 
 __all__ = [
+    "AlertRuleConfig",
     "CVConfig",
     "Config",
     "DataConfig",
     "ModelConfig",
+    "MonitorConfig",
     "RegistryConfig",
+    "RetentionConfig",
+    "SelectionConfig",
+    "SinksConfig",
     "StoreConfig",
+    "TuningConfig",
+    "WebhookConfig",
     "apply_overrides",
     "config_from_dict",
     "config_to_yaml",

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from mltrainer.config._monitor import MonitorConfig
+from mltrainer.config._selection import SelectionConfig
+from mltrainer.config._tuning import TuningConfig
 
 __all__ = [
     "CVConfig",
@@ -43,6 +47,16 @@ class ModelConfig(_Section):
 
     type: str = "xgboost"
     params: dict[str, Any] = Field(default_factory=dict)
+    # "optimized": the best params `mltrainer tune` stored replace the searched ones;
+    # `params: fixed` / `params: optimized` is shorthand for this with no overrides.
+    params_source: Literal["fixed", "optimized"] = "fixed"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _params_shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("params") in ("fixed", "optimized"):
+            return {**data, "params": {}, "params_source": data["params"]}
+        return data
 
 
 class CVConfig(_Section):
@@ -99,6 +113,9 @@ class Config(_Section):
     cv: CVConfig = Field(default_factory=CVConfig)
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     store: StoreConfig = Field(default_factory=StoreConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    tuning: TuningConfig = Field(default_factory=TuningConfig)
 
     @field_validator("name")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from mltrainer.labels import label_horizon, label_kind, label_lookback
 from mltrainer.models import make_model
 from mltrainer.pipeline._dataset import Dataset, build_dataset
 from mltrainer.registry import ModelRegistry, ModelVersion
+from mltrainer.selection import TrainerSelection
 from mltrainer.store import open_store
 
 __all__ = ["ProgressCallback", "TrainResult", "Trainer", "default_scoring"]
@@ -88,6 +89,7 @@ class Trainer:
     def __init__(self, config: Config, *, progress: ProgressCallback | None = None) -> None:
         self.config = config
         self.progress = progress
+        self.params_origin: dict[str, Any] | None = None  # set by `params: optimized`
 
     # -- steps -----------------------------------------------------------------------------
     def _report(self, stage: str, done: int, total: int) -> None:
@@ -166,7 +168,13 @@ class Trainer:
     def estimator(self, kind: str) -> Any:
         """An unfitted estimator of the configured type for the label's task."""
         model = self.config.model
-        return make_model(model.type, kind, model.params, random_state=self.config.seed)
+        params = dict(model.params)
+        if model.params_source == "optimized":  # the promoted best of `mltrainer tune`
+            from mltrainer.tuning import load_best_params
+
+            self.params_origin = load_best_params(self.config)
+            params.update(self.params_origin["params"])
+        return make_model(model.type, kind, params, random_state=self.config.seed)
 
     # -- the run ---------------------------------------------------------------------------
     def run(self) -> TrainResult:
@@ -194,11 +202,19 @@ class Trainer:
         )
         weights = self.sample_weight(dataset)
         estimator = self.estimator(kind)
+        selection = TrainerSelection(  # method none: CV and fit use the plain model
+            config.selection,
+            estimator,
+            t1=dataset.t1,
+            splitter=splitter,
+            seed=config.seed,
+            n_features=dataset.X.shape[1],
+        )
 
         start = time.perf_counter()
         self._report("cross-validate", 2, len(stages))
         cv_result = cross_validate(
-            estimator,
+            selection.cv_estimator(),
             dataset.X,
             dataset.y,
             cv=splitter,
@@ -206,11 +222,14 @@ class Trainer:
             scoring=scoring,
             sample_weight=weights,
             n_jobs=config.cv.n_jobs,
+            return_estimators=selection.enabled,
         )
         timings["cross_validate"] = time.perf_counter() - start
 
         start = time.perf_counter()
         self._report("fit", 3, len(stages))
+        if selection.enabled:  # select on all rows; the saved model sees those columns only
+            dataset = replace(dataset, X=selection.fit_final(dataset.X, dataset.y, cv_result))
         final = clone(estimator)
         fit_kwargs = _sample_weight_kwargs(final, weights)
         final.fit(dataset.X, dataset.y, **fit_kwargs)
@@ -219,7 +238,9 @@ class Trainer:
         self._report("save", 4, len(stages))
         cv_info = _cv_info(config, splitter, cv_result)
         mean_scores, std_scores = _score_summary(cv_result, scoring)
-        version = self._save(final, bars, dataset, cv_result, cv_info, mean_scores, timings)
+        version = self._save(
+            final, bars, dataset, cv_result, cv_info, mean_scores, timings, selection.metadata
+        )
         self._record(version, mean_scores, cv_info)
         self._report("done", len(stages), len(stages))
 
@@ -247,6 +268,7 @@ class Trainer:
         cv_info: dict[str, Any],
         mean_scores: dict[str, float],
         timings: dict[str, float],
+        selection: dict[str, Any] | None = None,
     ) -> ModelVersion:
         config = self.config
         effective = config.model_dump(mode="json")
@@ -256,7 +278,8 @@ class Trainer:
             "config": effective,
             "model_type": config.model.type,
             "params": {k: v for k, v in params.items() if _is_plain(v)},
-            "params_source": "fixed",
+            "params_source": config.model.params_source,
+            **({"params_origin": self.params_origin} if self.params_origin else {}),
             "task": dataset.kind,
             "label": {
                 **config.label,
@@ -288,10 +311,21 @@ class Trainer:
                 ),
             },
             "timings": timings,
+            **({"selection": selection} if selection is not None else {}),
         }
+        # monitoring reference (profile.json + paired OOF sample), saved with the version
+        from mltrainer.monitor._reference import training_reference_files
+
+        reference = training_reference_files(
+            dataset, cv_result, metrics=mean_scores, random_state=config.seed
+        )
         registry = ModelRegistry(config.registry.root)
         return registry.save(
-            config.name, model, feature_names=dataset.feature_names, metadata=metadata
+            config.name,
+            model,
+            feature_names=dataset.feature_names,
+            metadata=metadata,
+            extra_files=reference,
         )
 
     def _record(

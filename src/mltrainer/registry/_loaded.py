@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from mltrainer.registry._lightgbm import LightGBMRegressorAdapter
+from mltrainer.registry._manifest import verify
 from mltrainer.registry._schema import check_features
 
 
@@ -138,6 +139,23 @@ class LoadedModel:
             )
         check_features(X, self._feature_names)
         return np.asarray(predict_proba(self._input(X)))
+
+    def read_file(self, filename: str) -> bytes:
+        """Return the bytes of a file saved with this version, its SHA-256 re-verified.
+
+        Parameters
+        ----------
+        filename : str
+            A file listed in the version's manifest, e.g. ``"profile.json"`` (saved with
+            ``ModelRegistry.save(..., extra_files=...)``).
+
+        Raises
+        ------
+        ChecksumError
+            If the file is not in the manifest, is missing, or changed since it was saved.
+        """
+        _, contents = verify(self.path, only=filename)
+        return contents[filename]
 
     def __repr__(self) -> str:
         return (

@@ -22,6 +22,7 @@ from mltrainer.registry._manifest import verify
 from mltrainer.registry._save import (
     METADATA,
     base_metadata,
+    check_extra_files,
     check_feature_names,
     existing_versions,
     write_version,
@@ -153,6 +154,7 @@ class ModelRegistry:
         *,
         feature_names: Sequence[str],
         metadata: Mapping[str, Any] | None = None,
+        extra_files: Mapping[str, bytes] | None = None,
     ) -> ModelVersion:
         """Save a fitted model as the next version of ``name``.
 
@@ -170,6 +172,11 @@ class ModelRegistry:
             The registry adds ``name``, ``version``, ``created_at`` (UTC ISO-8601),
             ``feature_names``, ``format``, ``versions`` (python and libraries) and
             ``git_commit`` (None outside a git checkout).
+        extra_files : mapping of str to bytes, optional
+            Further files of this version, e.g. ``{"profile.json": ...}`` (the monitoring
+            reference profile): plain file names other than the model, ``metadata.json``
+            and ``MANIFEST.json``, written atomically with the version and checksummed in
+            its manifest. Read them back with :meth:`LoadedModel.read_file`.
 
         Returns
         -------
@@ -185,7 +192,8 @@ class ModelRegistry:
         features = check_feature_names(feature_names, model)
         fmt = format_for(model)
         meta = base_metadata(name, metadata, feature_names=features, format_name=fmt.name)
-        version = write_version(model_dir, model, fmt=fmt, metadata=meta)
+        extra = check_extra_files(extra_files, fmt=fmt)
+        version = write_version(model_dir, model, fmt=fmt, metadata=meta, extra_files=extra)
         logger.info("saved model %r version %d (%s) in %s", name, version, fmt.name, model_dir)
         return ModelVersion(name=name, version=version, path=model_dir / str(version))
 

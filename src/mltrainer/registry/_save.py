@@ -38,6 +38,7 @@ RESERVED_KEYS = (
     "git_commit",
 )
 _VERSION_DIR = re.compile(r"[1-9][0-9]*")
+_EXTRA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _MAX_ATTEMPTS = 10_000
 
 
@@ -128,8 +129,44 @@ def _collided(exc: OSError) -> bool:
     return isinstance(exc, FileExistsError) or exc.errno in (errno.EEXIST, errno.ENOTEMPTY)
 
 
+def check_extra_files(
+    extra_files: Mapping[str, bytes] | None, *, fmt: ModelFormat
+) -> dict[str, bytes]:
+    """Validate the extra files saved beside a model: plain names, bytes, no clash.
+
+    Raises
+    ------
+    ConfigError
+        For a name that is not a plain file name, clashes with the model, metadata or
+        manifest file, or a value that is not bytes.
+    """
+    if extra_files is None:
+        return {}
+    if not isinstance(extra_files, Mapping):
+        raise ConfigError(
+            f"extra_files must map file names to bytes, got {type(extra_files).__name__}"
+        )
+    reserved = {METADATA, "MANIFEST.json", fmt.filename}
+    for name, data in extra_files.items():
+        if not isinstance(name, str) or not _EXTRA_NAME.fullmatch(name) or name in reserved:
+            raise ConfigError(
+                f"extra_files name {name!r} is invalid: use a plain file name such as "
+                f"'profile.json' (letters, digits, '.', '_', '-'), not one of {sorted(reserved)}"
+            )
+        if not isinstance(data, bytes):
+            raise ConfigError(
+                f"extra_files[{name!r}] is {type(data).__name__}; pass bytes (e.g. text.encode())"
+            )
+    return dict(extra_files)
+
+
 def write_version(
-    model_dir: Path, model: Any, *, fmt: ModelFormat, metadata: dict[str, Any]
+    model_dir: Path,
+    model: Any,
+    *,
+    fmt: ModelFormat,
+    metadata: dict[str, Any],
+    extra_files: Mapping[str, bytes] | None = None,
 ) -> int:
     """Write ``model`` as the next version of ``model_dir`` and return its number.
 
@@ -148,6 +185,9 @@ def write_version(
         The format that writes it.
     metadata : dict
         JSON metadata without ``version`` (added here).
+    extra_files : mapping of str to bytes, optional
+        Further files written in the same temp directory and covered by the manifest
+        (names checked with :func:`check_extra_files`).
 
     Returns
     -------
@@ -160,6 +200,10 @@ def write_version(
     tmp.mkdir()
     try:
         options = fmt.save(model, tmp)
+        for extra, data in (extra_files or {}).items():
+            if (tmp / extra).exists():
+                raise ConfigError(f"extra_files name {extra!r} clashes with a model file")
+            (tmp / extra).write_bytes(data)
         for entry in tmp.iterdir():
             fsync_file(entry)
         versions = existing_versions(model_dir)

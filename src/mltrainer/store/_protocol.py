@@ -72,6 +72,15 @@ class Store(Protocol):
         """
         ...
 
+    def trim(
+        self, series: str, *, before: TimeLike | None = None, keep_last: int | None = None
+    ) -> int:
+        """Delete points with ``t < before`` and all but the newest `keep_last`; return the count.
+
+        With neither argument nothing is deleted. Used for the retention of metric series.
+        """
+        ...
+
     def push(self, key: str, value: Any, *, max_len: int) -> None:
         """Prepend `value` to the list `key` and trim it to `max_len` items, atomically."""
         ...

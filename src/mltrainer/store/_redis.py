@@ -172,6 +172,24 @@ class RedisStore:
         rows = cast("list[tuple[bytes | str, float]]", reply)
         return [(from_epoch(score), decode(member[_SEQ_DIGITS + 1 :])) for member, score in rows]
 
+    def trim(
+        self, series: str, *, before: TimeLike | None = None, keep_last: int | None = None
+    ) -> int:
+        """Delete points with ``t < before`` and all but the newest `keep_last` (MULTI/EXEC)."""
+        check_name(series, name="series")
+        lo = None if before is None else to_epoch(before, name="before")
+        keep = None if keep_last is None else check_count(keep_last, name="keep_last", minimum=0)
+        if lo is None and keep is None:
+            return 0
+        name = f"{self.prefix}:ts:{series}"
+        with self._call("trim", series) as client:
+            pipe = client.pipeline(transaction=True)
+            if lo is not None:
+                pipe.zremrangebyscore(name, "-inf", f"({lo!r}")
+            if keep is not None:  # members tie-break by their zero-padded sequence number
+                pipe.zremrangebyrank(name, 0, -keep - 1)
+            return sum(int(n) for n in pipe.execute())
+
     def push(self, key: str, value: Any, *, max_len: int) -> None:
         """Prepend `value` to the list `key` and trim it to `max_len` items (MULTI/EXEC)."""
         payload = encode(check_name(key, name="key"), value)

@@ -202,6 +202,33 @@ class SQLiteStore:
         rows = self._rows("range", series, sql, params)
         return [(from_epoch(ts), decode(value)) for ts, value in rows]
 
+    def trim(
+        self, series: str, *, before: TimeLike | None = None, keep_last: int | None = None
+    ) -> int:
+        """Delete points with ``t < before`` and all but the newest `keep_last`; return count."""
+        check_name(series, name="series")
+        lo = None if before is None else to_epoch(before, name="before")
+        keep = None if keep_last is None else check_count(keep_last, name="keep_last", minimum=0)
+        ns = self.prefix
+
+        def work(conn: sqlite3.Connection) -> int:
+            deleted = 0
+            if lo is not None:
+                deleted += conn.execute(
+                    "DELETE FROM store_series WHERE ns = ? AND series = ? AND ts < ?",
+                    (ns, series, lo),
+                ).rowcount
+            if keep is not None:
+                deleted += conn.execute(
+                    "DELETE FROM store_series WHERE ns = ? AND series = ? AND seq NOT IN (SELECT "
+                    "seq FROM store_series WHERE ns = ? AND series = ? ORDER BY ts DESC, seq DESC "
+                    "LIMIT ?)",
+                    (ns, series, ns, series, keep),
+                ).rowcount
+            return deleted
+
+        return self._transaction("trim", series, work)
+
     def push(self, key: str, value: Any, *, max_len: int) -> None:
         """Prepend `value` to the list `key` and trim it to `max_len` items, atomically."""
         payload = encode(check_name(key, name="key"), value)

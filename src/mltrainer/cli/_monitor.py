@@ -1,0 +1,169 @@
+"""`mltrainer monitor` and `mltrainer history`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from typing import Any
+
+from rich.table import Table
+
+from mltrainer.cli._output import console as _console
+from mltrainer.cli._output import fmt as _fmt
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from mltrainer.config import load_config
+
+    return load_config(args.config, overrides=args.set or [])
+
+
+def _cmd_monitor(args: argparse.Namespace) -> int:
+    from mltrainer.data import load_bars
+    from mltrainer.monitor._prometheus import PrometheusExporter
+    from mltrainer.monitor._report import drift_effect
+    from mltrainer.monitor._run import monitor
+    from mltrainer.monitor._window import read_labels
+
+    config = _config(args)
+    bars = load_bars(args.data, columns=config.data.columns or None, tz=config.data.tz)
+    labels = read_labels(args.labels) if args.labels else None
+    exporter = PrometheusExporter() if args.metrics_port is not None else None
+    out = _console()
+    result = monitor(
+        args.name,
+        bars=bars,
+        labels=labels,
+        config=config,
+        version=args.model_version,
+        timestamp=args.timestamp,
+        exporter=exporter,
+        report=args.report,
+    )
+    table = result.feature_drift.table
+    effect = drift_effect(table)
+    drift = Table(title=f"Feature drift of {result.model} v{result.version} (ranked by effect)")
+    shown = ["test", "statistic", "p_adjusted", "psi", "effect", "effect_threshold", "drifted"]
+    shown = [c for c in shown if c in table.columns]
+    drift.add_column("feature")
+    for column in shown:
+        drift.add_column(column, justify="right")
+    for feature in effect.index:
+        row = table.loc[feature]
+        cells = [
+            _fmt(row[c]) if c != "drifted" else ("[red]yes[/]" if row[c] else "no") for c in shown
+        ]
+        drift.add_row(str(feature), *cells)
+    out.print(drift)
+    metrics = Table(title="Metrics")
+    metrics.add_column("metric")
+    metrics.add_column("value", justify="right")
+    metrics.add_column("note")
+    for name, value in result.metrics.items():
+        note = result.reasons.get(name, "")
+        metrics.add_row(name, "NaN" if math.isnan(value) else _fmt(float(value)), note)
+    out.print(metrics)
+    n_drifted = len(result.drifted)
+    out.print(
+        f"{len(result.window.X) if result.window else 0} rows, "
+        f"{int(result.metrics.get('n_labelled', 0))} labelled; {n_drifted} of {len(table)} "
+        f"features drifted{': ' + ', '.join(result.drifted) if n_drifted else ''}"
+    )
+    for alert in result.alerts:
+        out.print(f"[red]ALERT[/] {alert.message}")
+    if result.report is not None:
+        out.print(f"Report written to {result.report}")
+    if exporter is not None:
+        port = exporter.serve(args.metrics_port, addr=args.metrics_addr)
+        out.print(
+            f"Serving Prometheus metrics on http://{args.metrics_addr}:{port}/metrics"
+            + (f" for {args.serve_for:g} s" if args.serve_for is not None else "; Ctrl-C stops")
+        )
+        try:
+            deadline = math.inf if args.serve_for is None else time.monotonic() + args.serve_for
+            while time.monotonic() < deadline:
+                time.sleep(min(0.2, max(deadline - time.monotonic(), 0.0)))
+        finally:
+            exporter.close()
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from mltrainer.monitor._history import history, history_frame, to_utc
+    from mltrainer.store import open_store
+
+    config = _config(args)
+    start = None if args.start is None else to_utc(args.start)
+    end = None if args.end is None else to_utc(args.end)
+    with open_store(config.store.url, prefix=config.store.prefix) as store:
+        if args.metric:
+            frame = history(store, args.name, args.metric, start, end).to_frame()
+        else:
+            frame = history_frame(store, args.name, start=start, end=end)
+    if args.last is not None:
+        frame = frame.iloc[-args.last :]
+    out = _console()
+    if frame.empty:
+        out.print(f"no history of {args.name} in that range")
+        return 0
+    if args.metric:  # the series, one row per run
+        table = Table(title=f"History of {args.name}: {args.metric}")
+        table.add_column("timestamp")
+        table.add_column(args.metric, justify="right")
+        for stamp, value in frame[args.metric].items():
+            table.add_row(str(stamp), "NaN" if math.isnan(value) else _fmt(float(value)))
+    else:  # one row per metric: too many metrics for columns
+        span = f"{frame.index[0]} .. {frame.index[-1]}"
+        table = Table(title=f"History of {args.name}: {len(frame)} runs, {span}")
+        for column in ("metric", "points", "latest", "mean", "min", "max"):
+            table.add_column(column, justify="left" if column == "metric" else "right")
+        for name in frame.columns:
+            series = frame[name].dropna()
+            if series.empty:
+                table.add_row(str(name), "0", "NaN", "", "", "")
+                continue
+            stats = (series.iloc[-1], series.mean(), series.min(), series.max())
+            table.add_row(str(name), str(len(series)), *(_fmt(float(v)) for v in stats))
+    out.print(table)
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", help="registered model name")
+    p.add_argument("--config", help="YAML config (registry, store, monitor rules and sinks)")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a config value (repeatable)"
+    )
+
+
+def register(sub: Any) -> None:
+    """Add the commands of this module to the top-level subparsers."""
+    mon = sub.add_parser(
+        "monitor", help="drift, metrics, history and alerts of a model on current bars"
+    )
+    _common(mon)
+    mon.add_argument("--data", required=True, help="current bars (CSV or Parquet) or a dataset")
+    mon.add_argument("--labels", help="realised labels (CSV/Parquet: timestamp, label[, return])")
+    mon.add_argument("--report", metavar="FILE.html", help="write the HTML report there")
+    mon.add_argument("--version", dest="model_version", default="latest", help="version/alias")
+    mon.add_argument("--timestamp", help="time of this run in the history (default: now)")
+    mon.add_argument(
+        "--metrics-port", type=int, metavar="P", help="serve Prometheus gauges on port P"
+    )
+    mon.add_argument("--metrics-addr", default="0.0.0.0", help="address to serve them on")
+    mon.add_argument(
+        "--serve-for",
+        type=float,
+        metavar="SECONDS",
+        help="with --metrics-port: stop serving after this long (default: until Ctrl-C)",
+    )
+    mon.set_defaults(func=_cmd_monitor)
+
+    hist = sub.add_parser("history", help="print a model's recorded metric history")
+    _common(hist)
+    hist.add_argument("--metric", help="one metric (default: every tracked metric)")
+    hist.add_argument("--start", help="first time (ISO-8601, UTC)")
+    hist.add_argument("--end", help="last time (ISO-8601, UTC)")
+    hist.add_argument("--last", type=int, metavar="N", help="only the newest N points")
+    hist.set_defaults(func=_cmd_history)

@@ -1,0 +1,120 @@
+"""`mltrainer tune`: run or join a study, re-tune on a schedule, show a study's trials."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from rich.table import Table
+
+from mltrainer.cli._output import console as _console
+from mltrainer.cli._output import fmt as _fmt
+
+
+def _print_result(result: Any) -> None:
+    out = _console()
+    out.print(
+        f"Study [bold]{result.study}[/] on {result.storage}: {result.n_trials} trials"
+        f" ({result.n_complete} complete, {result.n_pruned} pruned, {result.n_failed} failed)"
+        f" in {result.duration_s:.1f} s"
+    )
+    table = Table(title=f"Mean out-of-fold {result.scorer}")
+    for column in ("params", "mean", "folds"):
+        table.add_column(column, justify="right")
+    table.add_row("fixed (config)", _fmt(result.fixed_score), _folds(result.fixed_fold_scores))
+    table.add_row(
+        f"tuned (trial {result.best_trial})",
+        _fmt(result.best_score),
+        _folds(result.best_fold_scores),
+    )
+    out.print(table)
+    out.print("best params: " + ", ".join(f"{k}={_fmt(v)}" for k, v in result.best_params.items()))
+    guard = [f"gain {result.gain:+.4f}", f"paired p={_p(result.p_value)}"]
+    if result.deflated_sharpe is not None:
+        guard.append(f"deflated Sharpe {result.deflated_sharpe:.3f}")
+    if result.pbo is not None and not math.isnan(result.pbo):
+        guard.append(f"PBO {result.pbo:.2f} ({result.pbo_basis}, {result.pbo_blocks} blocks)")
+    out.print("overfitting guard: " + "; ".join(guard))
+    if result.promoted:
+        out.print(
+            f"[green]promoted[/]: p < {result.significance}; `model.params: optimized` now uses"
+            " these params"
+        )
+    else:
+        out.print(
+            f"[yellow]not promoted[/]: the gain does not clear p < {result.significance};"
+            " keeping the fixed params"
+        )
+
+
+def _folds(scores: list[float]) -> str:
+    return " ".join(f"{s:.4f}" for s in scores)
+
+
+def _p(value: float) -> str:
+    return "n/a" if value is None or value != value else f"{value:.3g}"
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from mltrainer.config import load_config
+    from mltrainer.tuning import default_study_name, load_study, run_schedule, tune
+
+    config = load_config(args.config, overrides=args.set or [])
+    storage = args.storage or config.tuning.storage
+    if args.show is not None:
+        _show(load_study(storage, args.show or default_study_name(config)))
+        return 0
+    options: dict[str, Any] = {
+        "n_trials": args.trials,
+        "timeout": args.timeout,
+        "workers": args.workers,
+        "storage": args.storage,
+    }
+    every = args.every or config.tuning.every
+    if every:
+        run_schedule(config, every=every, on_result=_print_result, **options)
+        return 0
+    result = tune(config, study_name=args.study, **options)
+    _print_result(result)
+    if args.report:
+        from mltrainer.tuning import write_html_report
+
+        path = write_html_report(load_study(storage, result.study), args.report)
+        _console().print(f"Report written to {path}")
+    return 0
+
+
+def _show(study: Any) -> None:
+    from mltrainer.tuning import trials_frame
+
+    frame = trials_frame(study)
+    table = Table(title=f"Trials of study {study.study_name}")
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for _, row in frame.iterrows():
+        table.add_row(*("" if v is None or v != v else _fmt(v) for v in row))
+    _console().print(table)
+
+
+def register(sub: Any) -> None:
+    """Add ``tune`` to the top-level subparsers."""
+    from mltrainer.cli._train import config_args
+
+    p = sub.add_parser("tune", help="tune hyperparameters with Optuna on purged CV")
+    config_args(p)
+    p.add_argument("--trials", type=int, help="finished trials the study should hold")
+    p.add_argument("--timeout", type=float, help="seconds per worker")
+    p.add_argument("--workers", type=int, help="worker processes sharing the study")
+    p.add_argument("--storage", help="Optuna storage URL (sqlite:///, redis://, postgresql://)")
+    p.add_argument("--study", help="study name (default: <name>-<model type>)")
+    p.add_argument("--every", help="keep running and re-tune every interval, e.g. 7d")
+    p.add_argument("--report", metavar="HTML", help="write plots of the study to this file")
+    p.add_argument(
+        "--show",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="print the trial history of study NAME (default: this config's study)",
+    )
+    p.set_defaults(func=_cmd_tune)

@@ -1,0 +1,78 @@
+"""The ``tuning`` section of the config (see ``mltrainer.tuning`` and ``docs/tuning.md``)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["TuningConfig", "parse_interval"]
+
+
+def parse_interval(value: str | float | int) -> float:
+    """Seconds in an interval such as ``7d``, ``12h``, ``30m``, ``45s`` or a number of seconds."""
+    import pandas as pd
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        try:
+            seconds = pd.Timedelta(str(value).strip()).total_seconds()
+        except ValueError:
+            raise ValueError(
+                f"'{value}' is not an interval; use e.g. 7d, 12h, 30m, 45s or seconds"
+            ) from None
+    if not seconds > 0:
+        raise ValueError(f"interval must be positive, got '{value}'")
+    return seconds
+
+
+class TuningConfig(BaseModel):
+    """Hyperparameter tuning with Optuna on the configured purged CV.
+
+    ``search_space`` overrides the model type's default ranges: ``param: {low, high}``
+    (``log: true``, ``step``), ``param: {choices: [...]}``, or ``param: null`` to drop one.
+    ``n_trials`` is the number of finished trials the study should hold; ``timeout`` (s)
+    bounds each worker; ``seed`` (default: the config's) seeds the TPE sampler; ``pruner``
+    is ``median``, ``wilcoxon`` or ``none``; ``storage`` is an Optuna storage URL
+    (``sqlite:///``, ``redis://``/``rediss://``, ``postgresql://``); ``workers`` processes
+    share the study; ``every`` (e.g. ``7d``) re-tunes on a schedule; tuned params replace
+    the fixed ones only when a paired one-sided test of fold scores gives a p-value below
+    ``significance``; RUNNING trials without a heartbeat for ``stale_after`` s are failed.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    search_space: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    n_trials: int = 50
+    timeout: float | None = None
+    seed: int | None = None
+    pruner: Literal["median", "wilcoxon", "none"] = "median"
+    storage: str = "sqlite:///optuna.db"
+    study_name: str | None = None
+    workers: int = 1
+    every: str | None = None
+    significance: float = 0.05
+    scoring: str | None = None
+    stale_after: float = 900.0
+
+    @field_validator("n_trials", "workers")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be at least 1, got {value}")
+        return value
+
+    @field_validator("significance")
+    @classmethod
+    def _probability(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError(f"must be in (0, 1], got {value}")
+        return value
+
+    @field_validator("every")
+    @classmethod
+    def _interval(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_interval(value)
+        return value

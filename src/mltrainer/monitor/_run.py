@@ -1,0 +1,369 @@
+"""One monitoring run: model + reference in, drift, metrics, history, alerts and report out.
+
+:func:`monitor` loads a registered model and the reference saved with it, computes the
+model's features on the current bars (its stored feature spec), predicts, tests feature /
+prediction / label drift, computes performance and concept drift where labels are known
+(from the bars with the model's label spec, or given), records everything in the store's
+history, evaluates the alert rules (sinks, cooldown, optional retrain), updates Prometheus
+gauges and writes the HTML report.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mltrainer.config import Config, config_from_dict
+from mltrainer.exceptions import DataError
+from mltrainer.monitor._alerts import Alert, evaluate_rules
+from mltrainer.monitor._concept import ConceptDriftResult, concept_drift
+from mltrainer.monitor._detectors import ADWINDetector, PageHinkleyDetector
+from mltrainer.monitor._drift import DriftReport, feature_drift, label_drift, prediction_drift
+from mltrainer.monitor._history import history_frame, to_utc, track
+from mltrainer.monitor._metrics import per_sample_loss, performance
+from mltrainer.monitor._prometheus import PrometheusExporter
+from mltrainer.monitor._reference import load_reference
+from mltrainer.monitor._sinks import AlertSink, make_sinks
+from mltrainer.monitor._window import CurrentWindow, current_window
+from mltrainer.registry import LoadedModel, ModelRegistry
+from mltrainer.store import Store, TimeLike, open_store
+
+__all__ = ["MonitorResult", "monitor"]
+
+logger = logging.getLogger("mltrainer")
+
+
+@dataclass
+class MonitorResult:
+    """What one monitoring run found and recorded."""
+
+    model: str
+    version: int
+    timestamp: pd.Timestamp
+    metrics: dict[str, float]
+    reasons: dict[str, str]
+    feature_drift: DriftReport
+    prediction_drift: DriftReport
+    label_drift: DriftReport | None
+    concept: ConceptDriftResult | None
+    alerts: list[Alert] = field(default_factory=list)
+    window: CurrentWindow | None = None
+    report: Path | None = None
+
+    @property
+    def drifted(self) -> list[str]:
+        """The drifted features."""
+        return list(self.feature_drift.drifted)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary (NaN as None)."""
+        return {
+            "model": self.model,
+            "version": self.version,
+            "timestamp": self.timestamp.isoformat(),
+            "metrics": {k: (v if math.isfinite(v) else None) for k, v in self.metrics.items()},
+            "reasons": dict(self.reasons),
+            "feature_drift": self.feature_drift.to_dict(),
+            "prediction_drift": self.prediction_drift.to_dict(),
+            "label_drift": None if self.label_drift is None else self.label_drift.to_dict(),
+            "concept": None if self.concept is None else self.concept.to_dict(),
+            "alerts": [a.to_dict() for a in self.alerts],
+            "report": None if self.report is None else str(self.report),
+        }
+
+
+def _retrainer(model: LoadedModel, config: Config, until: pd.Timestamp) -> Any:
+    """Retrain with the model's stored config on its data source up to ``until``.
+
+    ``data.end`` becomes the run's time: a live run retrains on everything up to now, and
+    a backfill run (an explicit past ``timestamp``) never trains on bars after its time.
+    """
+
+    def retrain() -> int:
+        from mltrainer.pipeline import Trainer
+
+        stored = model.metadata.get("config") or {}
+        if not stored:
+            raise DataError(f"model '{model.name}' has no stored config to retrain from")
+        # the stored config is a full dump: null means "unset" (e.g. cv.gap for purged_kfold)
+        raw = {
+            key: {k: v for k, v in value.items() if v is not None}
+            if isinstance(value, dict)
+            else value
+            for key, value in stored.items()
+        }
+        raw.update(
+            registry=config.registry.model_dump(mode="json"),
+            store=config.store.model_dump(mode="json"),
+        )
+        raw["data"] = {**raw.get("data", {}), "end": until.isoformat()}
+        result = Trainer(config_from_dict(raw)).run()
+        logger.info("retrained %r: version %d", result.name, result.version)
+        return int(result.version)
+
+    return retrain
+
+
+def _proba_input(proba: np.ndarray | None) -> np.ndarray | None:
+    """Binary models keep one column, P(positive class): pass it as a vector."""
+    if proba is None:
+        return None
+    return proba[:, 0] if proba.shape[1] == 1 else proba
+
+
+def _performance(
+    y: np.ndarray,
+    pred: np.ndarray,
+    *,
+    kind: str,
+    proba: np.ndarray | None,
+    classes: list[float] | None,
+    returns: np.ndarray,
+) -> tuple[dict[str, float], dict[str, str]]:
+    known = np.isfinite(returns)
+    result = performance(
+        y,
+        pred,
+        kind=kind,  # type: ignore[arg-type]
+        proba=_proba_input(proba),
+        labels=classes if kind == "classification" else None,
+        returns=returns if known.all() else None,
+    )
+    values = {str(k): float(v) for k, v in result.values.items()}
+    reasons = {str(k): str(v) for k, v in dict(result.reasons).items()}
+    return values, reasons
+
+
+def _concept(sample: pd.DataFrame, y: np.ndarray, pred: np.ndarray, *, kind: str, seed: int) -> Any:
+    return concept_drift(
+        sample["label"].to_numpy(dtype=float),
+        sample["prediction"].to_numpy(dtype=float),
+        y,
+        pred,
+        kind=kind,
+        random_state=seed,
+    )
+
+
+def _stream_detections(
+    y: np.ndarray,
+    pred: np.ndarray,
+    proba: np.ndarray | None,
+    *,
+    kind: str,
+    classes: list[float] | None,
+) -> dict[str, float]:
+    loss = per_sample_loss(
+        y,
+        pred,
+        kind=kind,  # type: ignore[arg-type]
+        proba=_proba_input(proba),
+        labels=classes if kind == "classification" else None,
+    )
+    out = {}
+    for key, detector in (
+        ("stream.adwin_detections", ADWINDetector()),
+        ("stream.page_hinkley_detections", PageHinkleyDetector()),
+    ):
+        fired = detector.update_many(np.asarray(loss, dtype=float))  # positions of alarms
+        out[key] = float(len(fired))
+    return out
+
+
+def _labelled_statistics(
+    window: CurrentWindow,
+    profile: Any,
+    sample: pd.DataFrame | None,
+    *,
+    kind: str,
+    classes: list[float] | None,
+    alpha: float,
+    seed: int,
+) -> tuple[dict[str, float], dict[str, str], DriftReport | None, ConceptDriftResult | None]:
+    """Performance, label drift, concept drift and streaming detectors on labelled rows."""
+    mask = window.labelled
+    y = window.y[mask]
+    pred = window.predictions["prediction"].to_numpy(dtype=float)[mask]
+    proba_cols = [c for c in window.predictions.columns if c.startswith("proba_")]
+    proba = window.predictions[proba_cols].to_numpy(dtype=float)[mask] if proba_cols else None
+    returns = window.returns[mask]
+    metrics, reasons = _performance(
+        y, pred, kind=kind, proba=proba, classes=classes, returns=returns
+    )
+    label_report = None
+    if profile.labels is not None:
+        label_report = label_drift(profile, y, alpha=alpha)
+        row = label_report.table.iloc[0]
+        metrics["label_drift.drifted"] = float(bool(row["drifted"]))
+        metrics["label_drift.psi"] = float(row["psi"])
+    concept = None
+    if sample is not None and len(sample) >= 20 and len(y) >= 20:
+        concept = _concept(sample, y, pred, kind=kind, seed=seed)
+        metrics["concept.difference"] = float(concept.difference)
+        metrics["concept.drifted"] = float(bool(concept.drifted))
+    metrics.update(_stream_detections(y, pred, proba, kind=kind, classes=classes))
+    return metrics, reasons, label_report, concept
+
+
+def monitor(
+    name: str,
+    *,
+    bars: pd.DataFrame | None = None,
+    features: pd.DataFrame | None = None,
+    labels: pd.Series | pd.DataFrame | None = None,
+    config: Config | None = None,
+    version: int | str = "latest",
+    timestamp: TimeLike | None = None,
+    store: Store | None = None,
+    sinks: Sequence[AlertSink] | None = None,
+    exporter: PrometheusExporter | None = None,
+    report: str | Path | None = None,
+) -> MonitorResult:
+    """Monitor a registered model on current data; record history, fire alerts.
+
+    Parameters
+    ----------
+    name : str
+        Registered model name.
+    bars, features : DataFrame
+        The current data: bars (features and labels computed with the model's specs) or
+        the model's feature columns. Exactly one.
+    labels : Series or DataFrame, optional
+        Realised labels (``label``, optional ``return``) by timestamp; overrides labels
+        computed from the bars.
+    config : Config, optional
+        Registry, store and ``monitor`` settings (alpha, rules, sinks, retention); the
+        defaults when None.
+    version : int or str, default "latest"
+        Version or alias to monitor.
+    timestamp : time, optional
+        Time of the run in the history (default: now, UTC).
+    store : Store, optional
+        Use this store instead of opening ``config.store``.
+    sinks : sequence of AlertSink, optional
+        Alert sinks; by default those of ``config.monitor.sinks``.
+    exporter : PrometheusExporter, optional
+        Gauges to update.
+    report : path, optional
+        Write the HTML report there.
+
+    Returns
+    -------
+    MonitorResult
+    """
+    config = config if config is not None else Config()
+    settings = config.monitor
+    own_sinks = make_sinks(settings.sinks, store_url=config.store.url) if sinks is None else []
+    sinks = own_sinks if sinks is None else sinks  # a bad sink setting fails before any work
+    model = ModelRegistry(config.registry.root).load(name, version)
+    profile, sample = load_reference(model)
+    window = current_window(model, bars=bars, features=features, labels=labels)
+    kind = profile.kind or model.metadata.get("task", "classification")
+    stamp = to_utc(timestamp)
+
+    fdrift = feature_drift(profile, window.X, alpha=settings.alpha)
+    pcols = [c for c in profile.predictions if c in window.predictions.columns]
+    pdrift = prediction_drift(profile, window.predictions[pcols], alpha=settings.alpha)
+    table = fdrift.table
+    metrics: dict[str, float] = {
+        "n_rows": float(len(window.X)),
+        "n_labelled": float(window.labelled.sum()),
+        "drift.n_drifted": float(len(fdrift.drifted)),
+        "drift.share_drifted": len(fdrift.drifted) / max(len(table), 1),
+        "drift.max_psi": float(np.nanmax(table["psi"].to_numpy(dtype=float))),
+        "prediction_drift.drifted": float(bool(pdrift.table["drifted"].any())),
+        "prediction_drift.psi": float(pdrift.table["psi"].iloc[0]),
+    }
+    reasons: dict[str, str] = {}
+    ldrift = concept = None
+    if window.labelled.any():
+        more, reasons, ldrift, concept = _labelled_statistics(
+            window,
+            profile,
+            sample,
+            kind=kind,
+            classes=model.metadata.get("label", {}).get("classes"),
+            alpha=settings.alpha,
+            seed=config.seed,
+        )
+        metrics.update(more)
+    else:
+        logger.info("monitor %r: no realised labels in the window; drift only", name)
+
+    own_store = store is None
+    active: Store = (
+        open_store(config.store.url, prefix=config.store.prefix) if store is None else store
+    )
+    try:
+        retention = settings.retention
+        track(
+            active,
+            name,
+            metrics,
+            timestamp=stamp,
+            reasons=reasons,
+            version=model.version,
+            max_points=retention.max_points,
+            max_age=retention.max_age,
+        )
+        alerts = evaluate_rules(
+            active,
+            name,
+            settings.rules,
+            current=metrics,
+            timestamp=stamp,
+            version=model.version,
+            sinks=sinks,
+            retrain=_retrainer(model, config, stamp),
+            max_alerts=settings.max_alerts,
+        )
+        history = history_frame(active, name) if report is not None else None
+    finally:
+        if own_store:
+            active.close()
+        for sink in own_sinks:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                close()
+    if exporter is not None:
+        exporter.observe(
+            name, metrics=metrics, drift_table=table, alerts=alerts, version=model.version,
+            timestamp=stamp,
+        )  # fmt: skip
+    out = None
+    if report is not None:
+        from mltrainer.monitor._report import write_report
+
+        out = write_report(
+            report,
+            model=name,
+            version=model.version,
+            timestamp=stamp,
+            profile=profile,
+            current=window.X,
+            drift_table=table,
+            metrics=metrics,
+            history=history,
+            alerts=[a.to_dict() for a in alerts],
+        )
+    return MonitorResult(
+        model=name,
+        version=model.version,
+        timestamp=stamp,
+        metrics=metrics,
+        reasons=reasons,
+        feature_drift=fdrift,
+        prediction_drift=pdrift,
+        label_drift=ldrift,
+        concept=concept,
+        alerts=alerts,
+        window=window,
+        report=out,
+    )

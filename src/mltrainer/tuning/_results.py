@@ -1,0 +1,123 @@
+"""Tuning results: the summary of a study, written to and read back from the store."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mltrainer.config import Config
+from mltrainer.exceptions import NotFoundError
+from mltrainer.store import open_store
+
+__all__ = ["TuneResult", "load_best_params", "store_key", "write_result"]
+
+
+def store_key(config: Config, leaf: str) -> str:
+    """Store key of a tuning record of this model: ``tuning/<name>/<model type>/<leaf>``."""
+    return f"tuning/{config.name}/{config.model.type}/{leaf}"
+
+
+@dataclass
+class TuneResult:
+    """What one tuning run found, and whether its params replace the fixed ones.
+
+    ``gain`` and ``p_value`` compare the best trial's fold scores with the fixed config's
+    (paired, one-sided); ``promoted`` is ``gain > 0 and p_value < significance``.
+    ``deflated_sharpe`` (when returns are available) and ``pbo`` measure how much the
+    best of ``n_complete`` trials owes to selection on this history.
+    """
+
+    study: str
+    storage: str
+    scorer: str
+    best_params: dict[str, Any]
+    best_score: float
+    best_trial: int
+    best_fold_scores: list[float]
+    fixed_score: float
+    fixed_fold_scores: list[float]
+    gain: float
+    p_value: float
+    significance: float
+    promoted: bool
+    n_trials: int
+    n_complete: int
+    n_pruned: int
+    n_failed: int
+    started: str
+    finished: str
+    duration_s: float
+    deflated_sharpe: float | None = None
+    best_sharpe: float | None = None
+    pbo: float | None = None
+    pbo_blocks: int | None = None
+    pbo_basis: str | None = None
+    search_space: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (NaN becomes None)."""
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, float) and value != value:
+                out[key] = None
+        return out
+
+
+def write_result(config: Config, result: TuneResult) -> None:
+    """Record ``result`` in the configured store: ``last``, ``history``, ``last_run``, ``best``.
+
+    ``best`` (what ``model.params: optimized`` reads) is replaced only when the result is
+    promoted, so an insignificant study never displaces params that earned their place.
+    """
+    record = result.to_dict()
+    with open_store(config.store.url, prefix=config.store.prefix) as store:
+        store.put(store_key(config, "last"), record)
+        store.append(store_key(config, "history"), record)
+        if result.promoted:
+            store.put(
+                store_key(config, "best"),
+                {
+                    "params": result.best_params,
+                    "score": result.best_score,
+                    "scorer": result.scorer,
+                    "study": result.study,
+                    "storage": result.storage,
+                    "n_trials": result.n_trials,
+                    "time": result.finished,
+                    "p_value": result.p_value,
+                    "fixed_score": result.fixed_score,
+                },
+            )
+        store.put(store_key(config, "last_run"), {"time": result.finished})
+
+
+def load_best_params(config: Config) -> dict[str, Any]:
+    """The promoted best params of this model from the store, with where they came from.
+
+    Returns
+    -------
+    dict
+        ``params`` (the tuned values only), ``study``, ``time``, ``score``, ``scorer``...
+
+    Raises
+    ------
+    NotFoundError
+        When no tuning run has promoted params for this model name and type.
+    """
+    with open_store(config.store.url, prefix=config.store.prefix) as store:
+        best = store.get(store_key(config, "best"))
+        last = store.get(store_key(config, "last"))
+        url = store.url
+    if best is None:
+        why = ""
+        if last is not None:
+            why = (
+                f" (the last study '{last['study']}' did not beat the fixed params:"
+                f" gain {last['gain']:+.4f}, p={last['p_value']})"
+            )
+        raise NotFoundError(
+            f"model.params: optimized, but the store {url} holds no tuned params for"
+            f" '{config.name}' ({config.model.type}){why}; run `mltrainer tune CONFIG`"
+            " first or set model.params: fixed"
+        )
+    return dict(best)
