@@ -314,7 +314,7 @@ class Trainer:
             **({"selection": selection} if selection is not None else {}),
         }
         # monitoring reference (profile.json + paired OOF sample), saved with the version
-        from mltrainer.monitor._reference import training_reference_files
+        from mltrainer.monitor import training_reference_files  # lazy: scipy, river
 
         reference = training_reference_files(
             dataset, cv_result, metrics=mean_scores, random_state=config.seed
