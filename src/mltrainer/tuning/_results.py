@@ -111,9 +111,11 @@ def load_best_params(config: Config) -> dict[str, Any]:
     if best is None:
         why = ""
         if last is not None:
+            p_value = last.get("p_value")
+            p_text = f"{p_value:.3g}" if isinstance(p_value, (int, float)) else str(p_value)
             why = (
                 f" (the last study '{last['study']}' did not beat the fixed params:"
-                f" gain {last['gain']:+.4f}, p={last['p_value']})"
+                f" gain {last['gain']:+.4f}, p={p_text})"
             )
         raise NotFoundError(
             f"model.params: optimized, but the store {url} holds no tuned params for"
