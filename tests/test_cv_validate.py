@@ -297,3 +297,23 @@ def test_regression_scorers_keep_sklearn_sign(three_class: Any) -> None:
     assert (result.folds["r2"] > 0.99).all()
     mse = mean_squared_error(target, result.predictions["path_0"])
     assert -result.folds["neg_mean_squared_error"].mean() == pytest.approx(mse, rel=0.05)
+
+
+def test_on_split_reports_every_split_in_order() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from mltrainer.cv import PurgedKFold, cross_validate
+
+    rng = np.random.default_rng(0)
+    index = pd.date_range("2020-01-01", periods=120, freq="D", tz="UTC")
+    X = pd.DataFrame(rng.normal(size=(120, 2)), index=index)
+    y = pd.Series((X[0] > 0).astype(int), index=index)
+    calls: list[tuple[int, int]] = []
+    cross_validate(
+        LogisticRegression(),
+        X,
+        y,
+        cv=PurgedKFold(4),
+        on_split=lambda done, total: calls.append((done, total)),
+    )
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]

@@ -231,6 +231,7 @@ def cross_validate(
     sample_weight: Any = None,
     n_jobs: int | None = None,
     return_estimators: bool = False,
+    on_split: Callable[[int, int], None] | None = None,
 ) -> CVResult:
     """Fit a clone of ``estimator`` per split; score it; collect out-of-fold predictions.
 
@@ -255,6 +256,8 @@ def cross_validate(
         Splits fitted in parallel with joblib (in memory, no files).
     return_estimators : bool, default False
         Keep each split's fitted estimator.
+    on_split : callable, optional
+        Called as ``on_split(done, total)`` after each split finishes (progress bars).
 
     Returns
     -------
@@ -284,7 +287,12 @@ def cross_validate(
                 return_estimators,
             )
 
-    outputs = Parallel(n_jobs=n_jobs, max_nbytes=None)(tasks())
+    total = cv.get_n_splits(X, y)
+    outputs = []
+    for out in Parallel(n_jobs=n_jobs, max_nbytes=None, return_as="generator")(tasks()):
+        outputs.append(out)
+        if on_split is not None:
+            on_split(len(outputs), total)
     index = X.index if isinstance(X, pd.DataFrame) else None
     times = index.get_level_values(0) if isinstance(index, pd.MultiIndex) else index
     rows = []
