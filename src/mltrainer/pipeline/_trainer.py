@@ -223,9 +223,7 @@ class Trainer:
             sample_weight=weights,
             n_jobs=config.cv.n_jobs,
             return_estimators=selection.enabled,
-            on_split=lambda done, total: self._report(
-                f"cv fold {done}/{total}", 2, len(stages)
-            ),
+            on_split=lambda done, total: self._report(f"cv fold {done}/{total}", 2, len(stages)),
         )
         timings["cross_validate"] = time.perf_counter() - start
 
