@@ -57,9 +57,13 @@ def _p(value: float) -> str:
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
+    import optuna
+
     from mltrainer.config import load_config
     from mltrainer.tuning import default_study_name, load_study, run_schedule, tune
 
+    # The CLI prints its own summary; Optuna's per-trial INFO lines only with --verbose.
+    optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
     config = load_config(args.config, overrides=args.set or [])
     storage = args.storage or config.tuning.storage
     if args.show is not None:
@@ -110,6 +114,7 @@ def register(sub: Any) -> None:
     p.add_argument("--study", help="study name (default: <name>-<model type>)")
     p.add_argument("--every", help="keep running and re-tune every interval, e.g. 7d")
     p.add_argument("--report", metavar="HTML", help="write plots of the study to this file")
+    p.add_argument("--verbose", action="store_true", help="show Optuna's log line per trial")
     p.add_argument(
         "--show",
         nargs="?",
