@@ -397,3 +397,15 @@ def test_expanding_window_counts_splits_from_x_or_t1() -> None:
     assert ExpandingWindowSplit(10, 4, t1=t1).get_n_splits() == 4
     with pytest.raises(ConfigError, match=r"ExpandingWindowSplit needs X \(or t1\)"):
         ExpandingWindowSplit(10, 4).get_n_splits()
+
+
+def test_time_series_refuses_a_panel_where_rows_share_a_timestamp() -> None:
+    from mltrainer.cv import make_splitter
+    from mltrainer.exceptions import ConfigError
+
+    times = pd.date_range("2020-01-01", periods=50, freq="D", tz="UTC").repeat(2)
+    t1 = pd.Series(times + pd.Timedelta(days=5), index=times)
+    with pytest.raises(ConfigError, match="walk_forward"):
+        make_splitter("time_series", t1=t1, n_splits=3, gap=5)
+    single = t1.iloc[::2]
+    assert make_splitter("time_series", t1=single, n_splits=3, gap=5).gap == 5

@@ -38,7 +38,8 @@ def make_splitter(method: str, *, t1: pd.Series | None = None, **params: Any) ->
     ----------
     method : {"purged_kfold", "combinatorial", "walk_forward", "expanding", "time_series"}
         ``time_series`` is scikit-learn's ``TimeSeriesSplit`` (``n_splits``, ``gap``,
-        ``max_train_size``, ``test_size``); it does not use ``t1``.
+        ``max_train_size``, ``test_size``); it does not purge with ``t1`` and is refused
+        when ``t1`` has repeated timestamps (a panel).
     t1 : Series or None, default None
         Label end times aligned with X, given to the purged splitters.
     **params
@@ -88,6 +89,13 @@ def make_splitter(method: str, *, t1: pd.Series | None = None, **params: Any) ->
         except ConfigError as exc:
             raise ConfigError(f"cv ({method}): {exc}") from None
         return splitter
+    if t1 is not None and t1.index.has_duplicates:
+        # TimeSeriesSplit counts rows: in a panel it can cut through a timestamp and its
+        # row `gap` covers fewer timestamps than the label horizon, so labels leak.
+        raise ConfigError(
+            f"cv: {method} splits by row and cannot keep rows sharing a timestamp together"
+            " (a panel); use method 'walk_forward', which purges by label end time"
+        )
     try:
         return cls(**given)
     except (TypeError, ValueError) as exc:
