@@ -121,9 +121,19 @@ def test_monitor_on_new_bars_records_everything(
 def test_training_rows_do_not_drift(trained: tuple[Path, Config]) -> None:
     tmp, config = trained
     model = load_model("mon", root=tmp / "models")
-    window = current_window(model, bars=load_bars("sp500", start="2012-01-01", end="2016-12-31"))
+    window = current_window(
+        model,
+        bars=load_bars("sp500", start="2012-01-01", end="2016-12-31"),
+        allow_training_rows=True,
+    )
     part = window.X.sample(500, random_state=0).sort_index()  # drawn from the reference itself
-    result = monitor("mon", features=part, config=config, timestamp=pd.Timestamp("2031-01-01"))
+    result = monitor(
+        "mon",
+        features=part,
+        config=config,
+        timestamp=pd.Timestamp("2031-01-01"),
+        allow_training_rows=True,
+    )
     assert result.metrics["drift.n_drifted"] == 0
     # (predictions may drift here: the final model fitted these rows, the reference is OOF)
     assert result.metrics["n_labelled"] == 0
@@ -213,7 +223,8 @@ def test_alert_rule_retrains_and_records_the_new_version(
         assert recent_alerts(store, "mon")[0]["new_version"] == 2
     again = monitor("mon", bars=current_bars, config=config, version=1, timestamp="2019-01-01")
     assert again.alerts == []  # cooldown (1h by default)
-    backfill = monitor("mon", bars=current_bars, config=config, timestamp="2018-06-01")
+    # the model live on 2018-06-01 was version 1 (version 2 was fitted on those bars)
+    backfill = monitor("mon", bars=current_bars, config=config, version=1, timestamp="2018-06-01")
     assert backfill.alerts[0].new_version == 3  # an older run time is no cooldown breach...
     last_t1 = pd.Timestamp(registry.metadata("mon", 3)["data"]["last_t1"])
     assert last_t1 <= pd.Timestamp("2018-06-01", tz="UTC")  # ...nor a leak of later bars
@@ -337,3 +348,21 @@ def test_alerts_reach_a_redis_channel_from_the_config(
     client.close()
     assert message is not None
     assert json.loads(message["data"]) == result.alerts[0].to_dict()
+
+
+def test_monitor_is_out_of_sample_and_sees_nothing_after_its_time(
+    trained: tuple[Path, Config], current_bars: pd.DataFrame
+) -> None:
+    tmp, config = trained
+    model = load_model("mon", root=tmp / "models")
+    last_t1 = pd.Timestamp(model.metadata["data"]["last_t1"])
+    history = load_bars("sp500", start="2012-01-01")
+    window = current_window(model, bars=history)
+    assert (window.X.index > last_t1).all()  # training rows would score in-sample
+    with pytest.raises(DataError, match="training data"):
+        current_window(model, bars=load_bars("sp500", start="2012-01-01", end="2016-12-31"))
+    stamp = pd.Timestamp("2017-06-30", tz="UTC")
+    backfill = monitor("mon", bars=current_bars, config=config, timestamp=stamp)
+    assert backfill.metrics["n_rows"] <= len(current_bars.loc[:stamp])
+    full = monitor("mon", bars=current_bars, config=config, timestamp="2030-01-01")
+    assert backfill.metrics["n_rows"] < full.metrics["n_rows"]

@@ -94,7 +94,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from mltrainer.registry import load_model
 
     model = load_model(args.name, _version(args.version), root=args.root)
-    bars = load_bars(args.data)
+    data = model.metadata.get("config", {}).get("data", {})  # read bars as in training
+    bars = load_bars(args.data, columns=data.get("columns") or None, tz=data.get("tz", "UTC"))
     predictions = predict_bars(model, bars)
     if args.out:
         out = Path(args.out)

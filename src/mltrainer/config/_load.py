@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from mltrainer.config._schema import Config
-from mltrainer.exceptions import ConfigError, MltrainerError, NotFoundError, did_you_mean
+from mltrainer.exceptions import ConfigError, NotFoundError, did_you_mean
 
 __all__ = ["apply_overrides", "config_from_dict", "config_to_yaml", "load_config"]
 
@@ -55,8 +55,6 @@ def config_from_dict(raw: Mapping[str, Any] | None) -> Config:
         return Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc)) from None
-    except MltrainerError:
-        raise
 
 
 def apply_overrides(raw: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from mltrainer.cv._combinatorial import CombinatorialPurgedKFold, combinatorial_
 from mltrainer.cv._factory import SPLITTER_METHODS, make_splitter
 from mltrainer.cv._kfold import PurgedKFold
 from mltrainer.cv._purge import SplitInfo
-from mltrainer.cv._validate import CVResult, cross_validate
+from mltrainer.cv._validate import CVResult, cross_validate, fit_params
 from mltrainer.cv._walk_forward import ExpandingWindowSplit, PurgedWalkForward
 from mltrainer.cv._weights import uniqueness_weights
 
@@ -31,6 +31,7 @@ __all__ = [
     "SplitInfo",
     "combinatorial_paths",
     "cross_validate",
+    "fit_params",
     "make_splitter",
     "uniqueness_weights",
 ]

@@ -139,7 +139,11 @@ def _build_scorers(
     return combined, singles
 
 
-def _fit_params(estimator: Any, weight: np.ndarray | None) -> dict[str, Any]:
+def fit_params(estimator: Any, weight: np.ndarray | None) -> dict[str, Any]:
+    """``fit`` keyword arguments routing ``sample_weight`` to the (final step of the) model.
+
+    Raises ConfigError when weights are given to a model whose ``fit`` takes none.
+    """
     if weight is None:
         return {}
     if isinstance(estimator, Pipeline):
@@ -171,7 +175,7 @@ def _fit_and_score(
     keep: bool,
 ) -> dict[str, Any]:
     begin = time.perf_counter()
-    estimator.fit(X_train, y_train, **_fit_params(estimator, w_train))
+    estimator.fit(X_train, y_train, **fit_params(estimator, w_train))
     fitted = time.perf_counter()
     kw = {} if w_test is None else {"sample_weight": w_test}
     scores = scorer(estimator, X_test, y_test, **kw)
@@ -267,7 +271,7 @@ def cross_validate(
     cv = _resolve_cv(cv, t1)
     scorer, singles = _build_scorers(estimator, scoring)
     names = list(singles)
-    _fit_params(estimator, weight)  # fail before any fitting when weights cannot be used
+    fit_params(estimator, weight)  # fail before any fitting when weights cannot be used
     infos: list[SplitInfo] = []
 
     def tasks() -> Iterator[Any]:

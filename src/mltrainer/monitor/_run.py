@@ -225,6 +225,7 @@ def monitor(
     sinks: Sequence[AlertSink] | None = None,
     exporter: PrometheusExporter | None = None,
     report: str | Path | None = None,
+    allow_training_rows: bool = False,
 ) -> MonitorResult:
     """Monitor a registered model on current data; record history, fire alerts.
 
@@ -253,6 +254,8 @@ def monitor(
         Gauges to update.
     report : path, optional
         Write the HTML report there.
+    allow_training_rows : bool, default False
+        Also monitor rows up to the training data's last label end (in-sample).
 
     Returns
     -------
@@ -264,9 +267,19 @@ def monitor(
     sinks = own_sinks if sinks is None else sinks  # a bad sink setting fails before any work
     model = ModelRegistry(config.registry.root).load(name, version)
     profile, sample = load_reference(model)
-    window = current_window(model, bars=bars, features=features, labels=labels)
-    kind = profile.kind or model.metadata.get("task", "classification")
     stamp = to_utc(timestamp)
+    if timestamp is not None:  # a backfill sees only what was known at its time
+        bars = None if bars is None else bars.loc[bars.index <= stamp]
+        features = None if features is None else features.loc[features.index <= stamp]
+        labels = None if labels is None else labels.loc[labels.index <= stamp]
+    window = current_window(
+        model,
+        bars=bars,
+        features=features,
+        labels=labels,
+        allow_training_rows=allow_training_rows,
+    )
+    kind = profile.kind or model.metadata.get("task", "classification")
 
     fdrift = feature_drift(profile, window.X, alpha=settings.alpha)
     pcols = [c for c in profile.predictions if c in window.predictions.columns]

@@ -135,8 +135,12 @@ def current_window(
     bars: pd.DataFrame | None = None,
     features: pd.DataFrame | None = None,
     labels: pd.Series | pd.DataFrame | None = None,
+    allow_training_rows: bool = False,
 ) -> CurrentWindow:
     """Features, predictions and (where known) labels of the current data.
+
+    Rows at or before the training data's last label end are dropped (they would score
+    in-sample) unless ``allow_training_rows`` is True.
 
     Pass ``bars`` (features and, unless ``labels`` is given, labels are computed with the
     model's stored specs) or ``features`` (the model's feature columns; labels only when
@@ -172,6 +176,17 @@ def current_window(
             f"no row of the {n_input} current rows has every feature (the first rows are the"
             " features' warm-up): pass more history"
         )
+    # Out of sample only: rows up to the training data's last label end were (or overlap)
+    # what the model was fitted on and would score in-sample.
+    last_t1 = meta.get("data", {}).get("last_t1")
+    if last_t1 is not None and not allow_training_rows:
+        after = np.asarray(X_all.index > pd.Timestamp(last_t1))
+        if not (complete & after).any():
+            raise DataError(
+                f"every complete current row is at or before the model's training data"
+                f" (last label end {last_t1}): monitor bars after that time"
+            )
+        complete = complete & after
     X = X_all.loc[complete]
     if labels is not None:
         if X.index.has_duplicates:

@@ -14,9 +14,8 @@ import pandas as pd
 from sklearn.base import clone
 
 from mltrainer.config import Config
-from mltrainer.cv import CVResult, cross_validate, make_splitter, uniqueness_weights
+from mltrainer.cv import CVResult, cross_validate, fit_params, make_splitter, uniqueness_weights
 from mltrainer.data import data_fingerprint, load_bars
-from mltrainer.exceptions import ConfigError
 from mltrainer.features import default_feature_spec, max_lookback
 from mltrainer.labels import label_horizon, label_kind, label_lookback
 from mltrainer.models import make_model
@@ -148,14 +147,6 @@ class Trainer:
             params.setdefault("gap", horizon)
         elif params.get("embargo") is None:
             params["embargo"] = horizon
-        if isinstance(params.get("embargo"), str):
-            try:
-                params["embargo"] = pd.Timedelta(params["embargo"])
-            except ValueError:
-                raise ConfigError(
-                    f"cv.embargo: '{params['embargo']}' is not a duration;"
-                    " use an int (timestamps), a fraction in (0, 1) or a duration like '5D'"
-                ) from None
         return make_splitter(cv.method, t1=dataset.t1, **params)
 
     def sample_weight(self, dataset: Dataset) -> np.ndarray | None:
@@ -164,6 +155,11 @@ class Trainer:
             return None
         weights = uniqueness_weights(dataset.X.index, dataset.t1)
         return np.asarray(weights, dtype=float)
+
+    def scoring(self, dataset: Dataset) -> list[str]:
+        """The configured scorers, or the task's defaults; the first is the headline."""
+        n_classes = len(dataset.classes) if dataset.classes else None
+        return list(self.config.cv.scoring or default_scoring(dataset.kind, n_classes))
 
     def estimator(self, kind: str) -> Any:
         """An unfitted estimator of the configured type for the label's task."""
@@ -181,7 +177,7 @@ class Trainer:
         """Load, build the dataset, cross-validate, fit on all rows and register the model."""
         config = self.config
         kind = label_kind(config.label)
-        self.estimator(kind)  # refuse a bad model type or parameter before loading data
+        estimator = self.estimator(kind)  # refuse a bad type or parameter before loading data
         timings: dict[str, float] = {}
         stages = ("load", "dataset", "cross-validate", "fit", "save")
 
@@ -197,11 +193,8 @@ class Trainer:
         logger.info("dataset: %d rows x %d features", len(dataset.X), dataset.X.shape[1])
 
         splitter = self.splitter(dataset)
-        scoring = config.cv.scoring or default_scoring(
-            kind, len(dataset.classes) if dataset.classes else None
-        )
+        scoring = self.scoring(dataset)
         weights = self.sample_weight(dataset)
-        estimator = self.estimator(kind)
         selection = TrainerSelection(  # method none: CV and fit use the plain model
             config.selection,
             estimator,
@@ -232,7 +225,7 @@ class Trainer:
         if selection.enabled:  # select on all rows; the saved model sees those columns only
             dataset = replace(dataset, X=selection.fit_final(dataset.X, dataset.y, cv_result))
         final = clone(estimator)
-        fit_kwargs = _sample_weight_kwargs(final, weights)
+        fit_kwargs = fit_params(final, weights)
         final.fit(dataset.X, dataset.y, **fit_kwargs)
         timings["fit"] = time.perf_counter() - start
 
@@ -343,15 +336,6 @@ class Trainer:
             }
             store.append(f"train/{version.name}/scores", entry)
             store.put(f"train/{version.name}/latest", entry)
-
-
-def _sample_weight_kwargs(estimator: Any, weights: np.ndarray | None) -> dict[str, Any]:
-    if weights is None:
-        return {}
-    steps = getattr(estimator, "steps", None)
-    if steps:  # a Pipeline routes fit params by step name
-        return {f"{steps[-1][0]}__sample_weight": weights}
-    return {"sample_weight": weights}
 
 
 def _is_plain(value: Any) -> bool:

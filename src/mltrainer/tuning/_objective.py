@@ -16,8 +16,9 @@ from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
 
 from mltrainer.config import Config
+from mltrainer.cv import fit_params
 from mltrainer.models import make_model
-from mltrainer.pipeline import Dataset, Trainer, default_scoring
+from mltrainer.pipeline import Dataset, Trainer
 from mltrainer.tuning._space import search_space, suggest_params
 from mltrainer.tuning._storage import HEARTBEAT_ATTR, WORKER_ATTR
 
@@ -97,13 +98,7 @@ class Objective:
         self.space: dict[str, BaseDistribution] = search_space(
             config.model.type, config.tuning.search_space, task=self.kind
         )
-        classes = self.dataset.classes
-        self.scorer_name = (
-            config.tuning.scoring
-            or (config.cv.scoring or default_scoring(self.kind, len(classes) if classes else None))[
-                0
-            ]
-        )
+        self.scorer_name = config.tuning.scoring or trainer.scoring(self.dataset)[0]
         splitter = trainer.splitter(self.dataset)
         X = self.dataset.X
         if hasattr(splitter, "split_with_info"):
@@ -134,11 +129,8 @@ class Objective:
         scores: list[float] = []
         for k, (train, test) in enumerate(self.splits):
             model = self.estimator(params)
-            fit_kwargs: dict[str, Any] = {}
-            if self.weights is not None:
-                steps = getattr(model, "steps", None)
-                key = f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"
-                fit_kwargs[key] = self.weights[train]
+            weights = None if self.weights is None else self.weights[train]
+            fit_kwargs = fit_params(model, weights)
             model.fit(X.iloc[train], y.iloc[train], **fit_kwargs)
             X_test = X.iloc[test]
             scores.append(float(self.scorer(model, X_test, y.iloc[test])))

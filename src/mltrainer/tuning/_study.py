@@ -226,7 +226,7 @@ def _run_workers(
 def _summarise(
     config: Config,
     study: optuna.Study,
-    objective: Objective | None,
+    objective: Objective,
     space: dict[str, Any],
     fixed: dict[str, Any],
     url: str,
@@ -243,13 +243,12 @@ def _summarise(
     if fixed_trial is not None:
         fixed_scores = list(fixed_trial.user_attrs["fold_scores"])
     else:  # the fixed config is not a point of the space: evaluate it directly
-        objective = objective or Objective(config, n_jobs=1)
         fixed_scores = objective.evaluate({}).fold_scores
     best_scores = list(best.user_attrs.get("fold_scores", []))
     gain, p_value = paired_gain_test(np.array(best_scores), np.array(fixed_scores))
     significance = config.tuning.significance
     promoted = bool(gain > 0 and p_value == p_value and p_value < significance)
-    scorer = config.tuning.scoring or _scorer_of(config, objective)
+    scorer = objective.scorer_name
     result = TuneResult(
         study=name,
         storage=mask_url(url),
@@ -275,14 +274,6 @@ def _summarise(
     )
     _overfitting(result, complete, best)
     return result
-
-
-def _scorer_of(config: Config, objective: Objective | None) -> str:
-    if objective is not None:
-        return objective.scorer_name
-    from mltrainer.pipeline import default_scoring
-
-    return (config.cv.scoring or default_scoring(label_kind(config.label)))[0]
 
 
 def _exact_fixed_trial(
