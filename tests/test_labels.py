@@ -235,7 +235,11 @@ def test_barrier_levels_are_what_the_tests_assume() -> None:
             (1.0, 4),
             id="close-only",
         ),
-        pytest.param([(101, 99, 100), (103, 99, 102)], {}, (1.0, 4), id="touch-before-data-end"),
+        # an early touch near the data end is not labelled either: keeping it (and dropping
+        # the untouched rows beside it) would select rows by their outcome
+        pytest.param(
+            [(101, 99, 100), (103, 99, 102)], {}, (math.nan, -1), id="touch-before-data-end"
+        ),
         pytest.param([(101, 99, 100), (102, 98, 101)], {}, (math.nan, -1), id="data-end"),
         pytest.param(
             [(101, 99, 100), (103, 99, 102), (101, 90, 95)],
@@ -305,14 +309,19 @@ spec_strategy = st.one_of(
 def test_truncation_never_changes_or_fills_a_label(
     spec: dict[str, Any], seed: int, n: int, cut: float, panel: bool
 ) -> None:
-    """Labels on bars[:k] equal the full labels where the full t1 lies inside bars[:k],
-    and are NaN everywhere else: a label uses no bar after its t1, and nothing is filled."""
+    """Labels on bars[:k] equal the full labels where the full t1 and the horizon's last bar
+    lie inside bars[:k], and are NaN everywhere else: a label uses no bar after its t1,
+    nothing is filled, and no row is kept or dropped by its outcome."""
     bars = random_panel(n, seed) if panel else random_bars(n, seed)
     k = max(1, round(cut * len(bars)))
     full = make_labels(bars, spec)
     part = make_labels(bars.iloc[:k], spec)
     end = t1_positions(bars, full)[:k]
-    known = (end >= 0) & (end < k)
+    # the horizon's last bar t+h, per symbol: a label exists only when it is in the data,
+    # so whether a row is labelled never depends on its outcome
+    vertical = {"name": "forward_return", "horizon": spec["horizon"]}
+    last = t1_positions(bars, make_labels(bars, vertical))[:k]
+    known = (end >= 0) & (end < k) & (last >= 0) & (last < k)
     np.testing.assert_array_equal(part.y.to_numpy()[known], full.y.to_numpy()[:k][known])
     np.testing.assert_array_equal(stamps(part.t1)[known], stamps(full.t1)[:k][known])
     assert not part.valid[~known].any()

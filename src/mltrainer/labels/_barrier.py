@@ -93,8 +93,9 @@ def triple_barrier(
     Labels
         Classification labels with classes ``[-1, 0, 1]`` (``[-1, 1]`` with
         ``vertical="sign"``). ``t1`` is the touching bar, else bar ``t+h``. A row is
-        ``NaN`` when ``sigma_t`` is undefined, or when its symbol's data end before a
-        barrier is touched and before bar ``t+h`` (nothing is filled).
+        ``NaN`` when ``sigma_t`` is undefined or when bar ``t+h`` is beyond its symbol's
+        data, even if a barrier is touched earlier: whether a row is labelled must not
+        depend on its outcome (nothing is filled).
 
     Notes
     -----
@@ -115,7 +116,9 @@ def triple_barrier(
     low = lay.column(bars, "low") if use_high_low else close
     sigma = rolling_volatility(log_returns(np.log(close), lay), lay, window=vol_window)
 
-    rows = np.flatnonzero(~np.isnan(sigma) & (lay.ahead >= 1))  # rows that can be scanned
+    # A row is labelled only when its whole horizon exists: keeping rows whose barrier was
+    # touched early near the data end, and dropping the rest, would select rows by outcome.
+    rows = np.flatnonzero(~np.isnan(sigma) & (lay.ahead >= horizon))
     width = sigma[rows] * math.sqrt(horizon)
     top = close[rows] * np.exp(upper * width)
     bottom = close[rows] * np.exp(-lower * width)
@@ -124,7 +127,6 @@ def triple_barrier(
 
     active = np.arange(len(rows))  # positions in `rows` still waiting for a touch
     for step in range(1, horizon + 1):  # loop over horizon steps, not rows
-        active = active[lay.ahead[rows[active]] >= step]  # the symbol's data still go on
         if not len(active):
             break
         bar = rows[active] + step
@@ -134,7 +136,7 @@ def triple_barrier(
         end[rows[active[hit]]] = bar[hit]
         active = active[~hit]
 
-    start = rows[active]  # untouched after h bars (rows whose data ran out were dropped)
+    start = rows[active]  # untouched after h bars
     if vertical == "sign":
         y[start] = np.where(close[start + horizon] > close[start], 1.0, -1.0)
     else:
