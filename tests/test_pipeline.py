@@ -178,6 +178,9 @@ def test_bad_input_fails_before_work(tmp_path: Path) -> None:
         Trainer(_config(tmp_path, data={"source": str(csv), "start": None})).run()
     with pytest.raises(DataError, match="rows"):
         Trainer(_config(tmp_path, data={"start": "2018-11-01"})).run()
+    short_gap = _config(tmp_path, cv={"method": "time_series", "gap": 2})
+    with pytest.raises(ConfigError, match=r"cv\.gap=2 is shorter than the label horizon 5"):
+        Trainer(short_gap).run()
     with pytest.raises(ConfigError, match="n_estimator"):
         Trainer(_config(tmp_path, model={"params": {"n_estimator": 5}})).run()
     assert not (tmp_path / "models").exists()  # nothing written by failed runs

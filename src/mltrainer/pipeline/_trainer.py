@@ -16,6 +16,7 @@ from sklearn.base import clone
 from mltrainer.config import Config
 from mltrainer.cv import CVResult, cross_validate, fit_params, make_splitter, uniqueness_weights
 from mltrainer.data import data_fingerprint, load_bars
+from mltrainer.exceptions import ConfigError
 from mltrainer.features import default_feature_spec, max_lookback
 from mltrainer.labels import label_horizon, label_kind, label_lookback
 from mltrainer.models import make_model
@@ -143,8 +144,15 @@ class Trainer:
         horizon = label_horizon(self.config.label)
         if cv.method == "combinatorial":
             params.pop("n_splits", None)
-        if cv.method == "time_series":
-            params.setdefault("gap", horizon)
+        if cv.method == "time_series":  # row-based: the gap must cover the label horizon
+            if params.get("gap") is None:
+                params["gap"] = horizon
+            elif params["gap"] < horizon:
+                raise ConfigError(
+                    f"cv.gap={params['gap']} is shorter than the label horizon {horizon}:"
+                    " training labels would overlap the test period; set cv.gap >="
+                    f" {horizon} or use a purged method"
+                )
         elif params.get("embargo") is None:
             params["embargo"] = horizon
         return make_splitter(cv.method, t1=dataset.t1, **params)
