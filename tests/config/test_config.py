@@ -9,7 +9,7 @@ import pytest
 from mltrainer.config import config_from_dict, config_to_yaml, load_config
 from mltrainer.exceptions import ConfigError, NotFoundError
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_defaults_run_on_bundled_data() -> None:
