@@ -33,6 +33,7 @@ FOLD_COLUMNS = [
     "n_test",
     "n_purged",
     "n_embargoed",
+    "n_synthetic",
     "test_start",
     "test_end",
 ]
@@ -299,7 +300,7 @@ def test_regression_scorers_keep_sklearn_sign(three_class: Any) -> None:
     assert -result.folds["neg_mean_squared_error"].mean() == pytest.approx(mse, rel=0.05)
 
 
-def test_on_split_reports_every_split_in_order() -> None:
+def test_on_fold_reports_every_split_in_order() -> None:
     from sklearn.linear_model import LogisticRegression
 
     from mltrainer.cv import PurgedKFold, cross_validate
@@ -314,6 +315,6 @@ def test_on_split_reports_every_split_in_order() -> None:
         X,
         y,
         cv=PurgedKFold(4),
-        on_split=lambda done, total: calls.append((done, total)),
+        on_fold=lambda fold, total: calls.append((fold.fold, total)),
     )
-    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4)]

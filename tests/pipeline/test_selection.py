@@ -57,7 +57,7 @@ def test_metadata_records_importances_folds_and_stability(trained: tuple[Path, A
     assert len(meta["folds"]) == 3
     assert all(len(fold) == 6 for fold in meta["folds"])
     assert 0.0 <= meta["stability"] <= 1.0
-    assert meta["scoring"] == "neg_log_loss"
+    assert meta["scoring"] == "roc_auc"  # the run's headline scorer
 
 
 def test_importance_command_prints_a_ranked_table_and_writes_html(

@@ -79,7 +79,8 @@ def test_permutation_ranks_informative_first_and_noise_last(data: Any) -> None:
     )
     assert result.folds.shape == (4, 46)
     assert len(result.baseline) == 4
-    assert (result.baseline < 0).all()
+    assert result.scoring == "roc_auc"  # the task's headline scorer
+    assert (result.baseline > 0.5).all()
     assert list(result.to_frame().columns) == ["mean", "std"]
 
 
@@ -254,11 +255,18 @@ def _sklearn_checks() -> list[Any]:
         SelectByImportance(DecisionTreeClassifier(max_depth=3, random_state=0), cv=2, n_repeats=1),
         SelectByRFE(DecisionTreeClassifier(max_depth=3, random_state=0), cv=2, n_repeats=1),
     ]
+    # Out of fold, a row of weight 2 and two copies of that row are not the same data: the
+    # copies shift every later row's position in time, so the folds differ.
+    out_of_fold = {
+        "check_sample_weight_equivalence_on_dense_data": "folds depend on row positions",
+        "check_sample_weight_equivalence_on_sparse_data": "folds depend on row positions",
+    }
     cases = []
     for selector in selectors:
+        leave_out = out_of_fold if getattr(selector, "method", "rfe") != "gain" else {}
         for estimator, check in estimator_checks_generator(selector):
             name = getattr(check, "func", check).__name__
-            if "array_api" not in name:
+            if "array_api" not in name and name not in leave_out:
                 cases.append(pytest.param(estimator, check, id=f"{estimator!r}-{name}"))
     return cases
 
@@ -289,7 +297,7 @@ def test_selector_top_k_threshold_and_bad_settings(data: Any) -> None:
         SelectByImportance(method="permutaton").fit(X, y)
     with pytest.raises(ConfigError, match=r"selection\.method: unknown method 'magic'"):
         config_from_dict({"selection": {"method": "magic"}})
-    with pytest.raises(DataError, match="t1 does not cover"):
+    with pytest.raises(DataError, match="t1 has 100 rows but X has 600"):
         SelectByImportance(LogisticRegression(), t1=t1.iloc[:100]).fit(X, y)
 
 
@@ -324,7 +332,13 @@ def test_selection_refitted_inside_folds_does_not_leak() -> None:
     model = LogisticRegression(max_iter=1000)
     cv = PurgedKFold(5, t1=t1, embargo=1)
     selector = SelectByImportance(
-        model, top_k=10, cv=PurgedKFold(3), t1=t1, n_repeats=1, random_state=0
+        model,
+        top_k=10,
+        cv=PurgedKFold(3),
+        t1=t1,
+        scoring="neg_log_loss",
+        n_repeats=1,
+        random_state=0,
     ).set_output(transform="pandas")
     chosen_on_all_rows = selector.fit_transform(X, y)
     leaky = cross_validate(model, chosen_on_all_rows, y, cv=cv, scoring="accuracy")
@@ -369,7 +383,7 @@ def test_vectorised_scores_equal_sklearn_scorers(data: Any, name: str, task: str
 
 
 def test_t1_of_a_panel_fold_is_aligned_conservatively() -> None:
-    from mltrainer.selection._common import align_t1
+    from mltrainer.cv import align_t1
 
     days = pd.date_range("2020-01-01", periods=4, freq="D", tz="UTC")
     index = days.repeat(2)  # two symbols per timestamp, labels of different lengths

@@ -9,6 +9,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mltrainer.exceptions import did_you_mean
+from mltrainer.vocabulary import check_metric_name
 
 __all__ = [
     "AlertRuleConfig",
@@ -70,8 +71,6 @@ class AlertRuleConfig(_Section):
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str) -> str:
-        from mltrainer.monitor._alerts import check_metric_name
-
         check_metric_name(value)
         return value
 

@@ -11,12 +11,15 @@ t0 (X's index) and label end time t1, and keeps exactly these rules:
 See ``docs/cv.md`` for when to pick which splitter.
 """
 
+from mltrainer.cv._align import align_t1, reconcile_t1
 from mltrainer.cv._base import PurgedSplitter
 from mltrainer.cv._combinatorial import CombinatorialPurgedKFold, combinatorial_paths
 from mltrainer.cv._factory import SPLITTER_METHODS, make_splitter
+from mltrainer.cv._fold import FoldResult, Resampler, TrainingRows, fit_fold, fit_params, fit_rows
 from mltrainer.cv._kfold import PurgedKFold
 from mltrainer.cv._purge import SplitInfo
-from mltrainer.cv._validate import CVResult, cross_validate, fit_params
+from mltrainer.cv._scoring import build_scorers, default_scoring
+from mltrainer.cv._validate import CVResult, cross_validate, resolve_cv
 from mltrainer.cv._walk_forward import ExpandingWindowSplit, PurgedWalkForward
 from mltrainer.cv._weights import uniqueness_weights
 
@@ -25,13 +28,23 @@ __all__ = [
     "CVResult",
     "CombinatorialPurgedKFold",
     "ExpandingWindowSplit",
+    "FoldResult",
     "PurgedKFold",
     "PurgedSplitter",
     "PurgedWalkForward",
+    "Resampler",
     "SplitInfo",
+    "TrainingRows",
+    "align_t1",
+    "build_scorers",
     "combinatorial_paths",
     "cross_validate",
+    "default_scoring",
+    "fit_fold",
     "fit_params",
+    "fit_rows",
     "make_splitter",
+    "reconcile_t1",
+    "resolve_cv",
     "uniqueness_weights",
 ]

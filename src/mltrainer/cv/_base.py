@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
+from mltrainer.cv._align import align_t1
 from mltrainer.cv._purge import SplitInfo, block_indices, purge_split
 from mltrainer.cv._times import Timeline, build_timeline, resolve_embargo
 from mltrainer.exceptions import ConfigError, DataError
@@ -93,7 +94,9 @@ class PurgedSplitter(BaseCrossValidator):
                     f"{type(self).__name__} needs X (or t1) to count its splits: pass X"
                 )
             X = np.empty((len(self.t1), 0))
-        return build_timeline(X, self.t1)
+            return build_timeline(X, self.t1)
+        # an inner splitter (nested search, pipeline) sees a subset of the rows of its t1
+        return build_timeline(X, align_t1(self.t1, X))
 
     def split(
         self, X: Any, y: Any = None, groups: Any = None

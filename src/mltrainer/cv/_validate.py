@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,24 +10,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import clone, is_classifier
-from sklearn.metrics import check_scoring
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import has_fit_parameter
 
+from mltrainer.cv._align import reconcile_t1
 from mltrainer.cv._base import PurgedSplitter
 from mltrainer.cv._combinatorial import CombinatorialPurgedKFold
+from mltrainer.cv._fold import FoldResult, Resampler, fit_fold, fit_params
 from mltrainer.cv._kfold import PurgedKFold
 from mltrainer.cv._paths import path_scores
 from mltrainer.cv._purge import SplitInfo
+from mltrainer.cv._scoring import build_scorers
 from mltrainer.exceptions import ConfigError, DataError
 
-__all__ = ["CVResult", "cross_validate"]
+__all__ = ["CVResult", "cross_validate", "resolve_cv"]
 
 logger = logging.getLogger("mltrainer")
 
-_INFO_COLUMNS = ["fit_time", "score_time", "n_train", "n_test", "n_purged", "n_embargoed"]
+_INFO_COLUMNS = [
+    "fit_time",
+    "score_time",
+    "n_train",
+    "n_test",
+    "n_purged",
+    "n_embargoed",
+    "n_synthetic",
+]
 
 
 @dataclass(frozen=True)
@@ -84,26 +90,32 @@ class CVResult:
         return out
 
 
-def _resolve_cv(cv: Any, t1: pd.Series | None) -> BaseCrossValidator:
-    if isinstance(cv, bool):
+def resolve_cv(cv: Any, X: Any, t1: pd.Series | None) -> BaseCrossValidator:
+    """The splitter for X: an int means ``PurgedKFold(cv)``; purged splitters get X's ``t1``.
+
+    ``t1`` may be given here, held by the splitter, or both when they agree on X's rows
+    (see :func:`mltrainer.cv.reconcile_t1`); it is realigned to X's rows.
+
+    Raises
+    ------
+    ConfigError
+        For something that is not a splitter, or two different ``t1``.
+    """
+    if isinstance(cv, bool) or cv is None:
         raise ConfigError(f"cv={cv!r} is not a splitter: pass e.g. PurgedKFold(5, t1=t1)")
     if isinstance(cv, int | np.integer):
-        return PurgedKFold(int(cv), t1=t1)
+        return PurgedKFold(int(cv), t1=reconcile_t1(t1, None, X))
     if isinstance(cv, str) or not hasattr(cv, "split"):
         raise ConfigError(
             f"cv={cv!r} is not a splitter: pass one with split(X, y, groups), e.g. "
             "PurgedKFold(5, t1=t1), or build one with make_splitter(...)"
         )
-    if t1 is None or not isinstance(cv, PurgedSplitter):
+    if not isinstance(cv, PurgedSplitter):
         return cv  # t1 only matters to the purged splitters
-    if cv.t1 is None:
-        return type(cv)(**{**cv.get_params(), "t1": t1})
-    if cv.t1 is not t1 and not cv.t1.equals(t1):
-        raise ConfigError(
-            "t1 was given both to cross_validate and to the splitter, with different values: "
-            "give it once"
-        )
-    return cv
+    aligned = reconcile_t1(t1, cv.t1, X)
+    if aligned is cv.t1:
+        return cv
+    return type(cv)(**{**cv.get_params(), "t1": aligned})
 
 
 def _split_infos(cv: BaseCrossValidator, X: Any, y: Any) -> Iterator[SplitInfo]:
@@ -113,86 +125,6 @@ def _split_infos(cv: BaseCrossValidator, X: Any, y: Any) -> Iterator[SplitInfo]:
     for train, test in cv.split(X, y):
         test = np.asarray(test, dtype=np.intp)
         yield SplitInfo(np.asarray(train, dtype=np.intp), test, 0, 0, np.zeros_like(test))
-
-
-def _build_scorers(
-    estimator: Any, scoring: Any
-) -> tuple[Callable[..., dict[str, float]], dict[str, Callable[..., float]]]:
-    """The scorer used per split (one call, shared predictions) and each scorer by name."""
-    if isinstance(scoring, dict):
-        parts = {str(k): v for k, v in scoring.items()}
-    elif isinstance(scoring, list | tuple | set):
-        parts = {str(v): v for v in scoring}
-    else:
-        parts = {scoring if isinstance(scoring, str) else "score": scoring}
-    try:
-        singles = {name: check_scoring(estimator, scoring=v) for name, v in parts.items()}
-        combined = check_scoring(estimator, scoring=scoring)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"scoring={scoring!r} is not usable: {exc}") from None
-    if len(parts) == 1 and not isinstance(scoring, dict | list | tuple | set):
-        ((name, single),) = singles.items()
-
-        def combined(est: Any, X: Any, y: Any, **kw: Any) -> dict[str, float]:
-            return {name: single(est, X, y, **kw)}
-
-    return combined, singles
-
-
-def fit_params(estimator: Any, weight: np.ndarray | None) -> dict[str, Any]:
-    """``fit`` keyword arguments routing ``sample_weight`` to the (final step of the) model.
-
-    Raises ConfigError when weights are given to a model whose ``fit`` takes none.
-    """
-    if weight is None:
-        return {}
-    if isinstance(estimator, Pipeline):
-        name, final = estimator.steps[-1]
-        key = f"{name}__sample_weight"
-    else:
-        final, key = estimator, "sample_weight"
-    if not has_fit_parameter(final, "sample_weight"):
-        raise ConfigError(
-            f"sample_weight was given but {type(final).__name__}.fit takes no sample_weight: "
-            "drop sample_weight or use a model that accepts it"
-        )
-    return {key: weight}
-
-
-def _take(data: Any, rows: np.ndarray) -> Any:
-    return data.iloc[rows] if isinstance(data, pd.DataFrame | pd.Series) else data[rows]
-
-
-def _fit_and_score(
-    estimator: Any,
-    X_train: Any,
-    y_train: Any,
-    w_train: np.ndarray | None,
-    X_test: Any,
-    y_test: Any,
-    w_test: np.ndarray | None,
-    scorer: Callable[..., dict[str, float]],
-    keep: bool,
-) -> dict[str, Any]:
-    begin = time.perf_counter()
-    estimator.fit(X_train, y_train, **fit_params(estimator, w_train))
-    fitted = time.perf_counter()
-    kw = {} if w_test is None else {"sample_weight": w_test}
-    scores = scorer(estimator, X_test, y_test, **kw)
-    predictions = np.asarray(estimator.predict(X_test))
-    probabilities = None
-    if is_classifier(estimator) and hasattr(estimator, "predict_proba"):
-        probabilities = np.asarray(estimator.predict_proba(X_test), dtype=float)
-    done = time.perf_counter()
-    return {
-        "scores": {k: float(v) for k, v in scores.items()},
-        "fit_time": fitted - begin,
-        "score_time": done - fitted,
-        "predictions": predictions,
-        "probabilities": probabilities,
-        "classes": getattr(estimator, "classes_", None),
-        "estimator": estimator if keep else None,
-    }
 
 
 def _check_inputs(X: Any, y: Any, sample_weight: Any) -> tuple[Any, np.ndarray | None]:
@@ -233,11 +165,15 @@ def cross_validate(
     t1: pd.Series | None = None,
     scoring: Any = None,
     sample_weight: Any = None,
+    resampler: Resampler | None = None,
     n_jobs: int | None = None,
     return_estimators: bool = False,
-    on_split: Callable[[int, int], None] | None = None,
+    on_fold: Callable[[FoldResult, int], None] | None = None,
 ) -> CVResult:
     """Fit a clone of ``estimator`` per split; score it; collect out-of-fold predictions.
+
+    The one fold loop of the package: every split runs :func:`fit_fold` (resample the
+    training rows, fit, predict the test rows once, score those outputs).
 
     Parameters
     ----------
@@ -250,53 +186,59 @@ def cross_validate(
     cv : cross-validator or int
         Any scikit-learn splitter; an int means ``PurgedKFold(cv, t1=t1)``.
     t1 : Series or None, default None
-        Label end times, given to a purged ``cv`` that has none.
+        Label end times of X's rows (or of a superset of them), given to a purged ``cv``
+        and to the resampler.
     scoring : None, str, list of str, dict or callable, default None
         None uses ``estimator.score``; strings are ``sklearn.metrics.get_scorer`` names
         (sklearn's sign convention, e.g. ``neg_log_loss``); a dict maps names to scorers.
     sample_weight : array-like, shape (n,), optional
-        Passed to ``fit`` for training rows and to the scorers for test rows.
+        Passed to ``fit`` for training rows (see :func:`fit_params`) and to the scorers
+        for test rows.
+    resampler : Resampler, optional
+        Changes each split's training rows before the fit; never sees a test row.
     n_jobs : int or None, default None
         Splits fitted in parallel with joblib (in memory, no files).
     return_estimators : bool, default False
         Keep each split's fitted estimator.
-    on_split : callable, optional
-        Called as ``on_split(done, total)`` after each split finishes (progress bars).
+    on_fold : callable, optional
+        Called as ``on_fold(fold_result, n_splits)`` after each split, in split order
+        (progress bars, pruning: an exception raised there stops the loop).
 
     Returns
     -------
     CVResult
     """
     y, weight = _check_inputs(X, y, sample_weight)
-    cv = _resolve_cv(cv, t1)
-    scorer, singles = _build_scorers(estimator, scoring)
+    cv = resolve_cv(cv, X, t1)
+    aligned_t1 = reconcile_t1(t1, cv.t1 if isinstance(cv, PurgedSplitter) else None, X)
+    singles = build_scorers(estimator, scoring)
     names = list(singles)
     fit_params(estimator, weight)  # fail before any fitting when weights cannot be used
     infos: list[SplitInfo] = []
 
     def tasks() -> Iterator[Any]:
-        for info in _split_infos(cv, X, y):
+        for k, info in enumerate(_split_infos(cv, X, y)):
             infos.append(info)
-            w_train = None if weight is None else weight[info.train]
-            w_test = None if weight is None else weight[info.test]
-            yield delayed(_fit_and_score)(
-                clone(estimator),
-                _take(X, info.train),
-                _take(y, info.train),
-                w_train,
-                _take(X, info.test),
-                _take(y, info.test),
-                w_test,
-                scorer,
-                return_estimators,
+            yield delayed(fit_fold)(
+                estimator,
+                X,
+                y,
+                train=info.train,
+                test=info.test,
+                sample_weight=weight,
+                t1=aligned_t1,
+                resampler=resampler,
+                scorers=singles,
+                fold=k,
+                keep_estimator=return_estimators,
             )
 
     total = cv.get_n_splits(X, y)
-    outputs = []
+    outputs: list[FoldResult] = []
     for out in Parallel(n_jobs=n_jobs, max_nbytes=None, return_as="generator")(tasks()):
         outputs.append(out)
-        if on_split is not None:
-            on_split(len(outputs), total)
+        if on_fold is not None:
+            on_fold(out, total)
     index = X.index if isinstance(X, pd.DataFrame) else None
     times = index.get_level_values(0) if isinstance(index, pd.MultiIndex) else index
     rows = []
@@ -304,18 +246,19 @@ def cross_validate(
         rows.append(
             {
                 "split": k,
-                **out["scores"],
-                "fit_time": out["fit_time"],
-                "score_time": out["score_time"],
+                **out.scores,
+                "fit_time": out.fit_time,
+                "score_time": out.score_time,
                 "n_train": int(info.train.size),
                 "n_test": int(info.test.size),
                 "n_purged": info.n_purged,
                 "n_embargoed": info.n_embargoed,
+                "n_synthetic": out.n_synthetic,
                 "test_start": _time_label(times, int(info.test.min())),
                 "test_end": _time_label(times, int(info.test.max())),
             }
         )
-        logger.debug("cv split %d: %s", k, {n: out["scores"][n] for n in names})
+        logger.debug("cv split %d: %s", k, out.scores)
     folds = pd.DataFrame(rows, columns=["split", *names, *_INFO_COLUMNS, "test_start", "test_end"])
     multipath = isinstance(cv, CombinatorialPurgedKFold)
     n_paths = cv.n_paths if multipath else 1
@@ -332,14 +275,14 @@ def cross_validate(
         predictions=predictions,
         probabilities=probabilities,
         path_scores=scores,
-        estimators=[out["estimator"] for out in outputs] if return_estimators else None,
+        estimators=[out.estimator for out in outputs] if return_estimators else None,
         scorers=names,
     )
 
 
 def _assemble(
     infos: list[SplitInfo],
-    outputs: list[dict[str, Any]],
+    outputs: list[FoldResult],
     y: Any,
     n: int,
     n_paths: int,
@@ -347,19 +290,19 @@ def _assemble(
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Scatter each split's test predictions into (row, path) cells."""
     columns = [f"path_{p}" for p in range(n_paths)]
-    numeric = all(out["predictions"].dtype.kind in "biuf" for out in outputs)
+    numeric = all(np.asarray(out.predictions).dtype.kind in "biuf" for out in outputs)
     pred = np.full((n, n_paths), np.nan, dtype=float if numeric else object)
     for info, out in zip(infos, outputs, strict=True):
-        pred[info.test, info.test_paths] = out["predictions"]
+        pred[info.test, info.test_paths] = out.predictions
     predictions = pd.DataFrame(pred, columns=columns)
-    if not outputs or outputs[0]["probabilities"] is None or outputs[0]["classes"] is None:
+    if not outputs or outputs[0].probabilities is None or outputs[0].classes is None:
         return predictions, None
     classes = np.unique(np.asarray(y))
     proba = np.full((n, n_paths, classes.size), np.nan)
     for info, out in zip(infos, outputs, strict=True):
-        cols = np.searchsorted(classes, np.asarray(out["classes"]))
+        cols = np.searchsorted(classes, np.asarray(out.classes))
         block = np.zeros((info.test.size, classes.size))  # a class unseen in training: 0
-        block[:, cols] = out["probabilities"]
+        block[:, cols] = out.probabilities
         proba[info.test, info.test_paths] = block
     if multipath:
         header = pd.MultiIndex.from_product([columns, classes.tolist()], names=["path", "class"])

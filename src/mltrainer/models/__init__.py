@@ -1,15 +1,36 @@
-"""Model types: a small catalogue with defaults per task (classification or regression)."""
+"""Model types: a catalogue whose entries say everything about their kind.
 
-from mltrainer.models._catalogue import MODEL_CATALOGUE, ModelType, Task, default_params, make_model
+Build estimators with :func:`make_model`; ask an entry (:func:`model_type`, or
+:func:`model_type_of` for a fitted estimator) for its defaults, search space, thread
+parameter, registry format, native importance and online update methods.
+"""
+
+from mltrainer.models._catalogue import (
+    MODEL_CATALOGUE,
+    UPDATE_METHODS,
+    ModelType,
+    Task,
+    default_params,
+    estimator_params,
+    make_model,
+    model_type,
+    model_type_of,
+)
+from mltrainer.models._importance import model_names
 from mltrainer.models._steps import final_estimator, final_step_name, preprocessing_steps
 
 __all__ = [
     "MODEL_CATALOGUE",
+    "UPDATE_METHODS",
     "ModelType",
     "Task",
     "default_params",
+    "estimator_params",
     "final_estimator",
     "final_step_name",
     "make_model",
+    "model_names",
+    "model_type",
+    "model_type_of",
     "preprocessing_steps",
 ]

@@ -19,11 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mltrainer.exceptions import ConfigError, MltrainerError, NotFoundError, did_you_mean
+from mltrainer.exceptions import MltrainerError, NotFoundError
 from mltrainer.monitor._history import history, to_utc
-from mltrainer.monitor._metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, TRADING_METRICS
 from mltrainer.monitor._sinks import AlertSink
 from mltrainer.store import Store, TimeLike
+from mltrainer.vocabulary import (  # re-exported: the monitor's vocabulary
+    ALERT_METRICS,
+    DRIFT_STATISTICS,
+    PERFORMANCE_METRICS,
+    check_metric_name,
+)
 
 __all__ = [
     "ALERT_METRICS",
@@ -36,40 +41,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("mltrainer")
-
-#: Metric names :func:`mltrainer.monitor.performance` can report.
-PERFORMANCE_METRICS: tuple[str, ...] = CLASSIFICATION_METRICS + REGRESSION_METRICS + TRADING_METRICS
-
-#: Statistics a monitoring run records beside the performance metrics.
-DRIFT_STATISTICS: tuple[str, ...] = (
-    "n_rows",
-    "n_labelled",
-    "drift.n_drifted",
-    "drift.share_drifted",
-    "drift.max_psi",
-    "prediction_drift.drifted",
-    "prediction_drift.psi",
-    "label_drift.drifted",
-    "label_drift.psi",
-    "concept.difference",
-    "concept.drifted",
-    "stream.adwin_detections",
-    "stream.page_hinkley_detections",
-)
-
-#: Every name an alert rule may watch.
-ALERT_METRICS: tuple[str, ...] = PERFORMANCE_METRICS + DRIFT_STATISTICS
-
-
-def check_metric_name(name: str) -> str:
-    """Return ``name`` when an alert rule can watch it, else raise ``ConfigError``."""
-    if name not in ALERT_METRICS:
-        raise ConfigError(
-            f"unknown metric '{name}'{did_you_mean(str(name), ALERT_METRICS)}; use a performance "
-            f"metric ({', '.join(PERFORMANCE_METRICS)}) or a drift statistic "
-            f"({', '.join(DRIFT_STATISTICS)})"
-        )
-    return name
 
 
 @dataclass

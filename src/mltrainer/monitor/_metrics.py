@@ -17,6 +17,7 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from mltrainer.exceptions import ConfigError, DataError, did_you_mean
+from mltrainer.vocabulary import CLASSIFICATION_METRICS, REGRESSION_METRICS, TRADING_METRICS
 
 __all__ = [
     "CLASSIFICATION_METRICS",
@@ -27,11 +28,6 @@ __all__ = [
     "performance",
 ]
 
-CLASSIFICATION_METRICS = (
-    "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "brier",
-)  # fmt: skip
-REGRESSION_METRICS = ("mse", "mae", "r2", "directional_accuracy", "ic")
-TRADING_METRICS = ("hit_rate", "sharpe")
 KINDS = ("classification", "regression")
 
 

@@ -224,7 +224,9 @@ class Trainer:
             sample_weight=weights,
             n_jobs=config.cv.n_jobs,
             return_estimators=selection.enabled,
-            on_split=lambda done, total: self._report(f"cv fold {done}/{total}", 2, len(stages)),
+            on_fold=lambda fold, total: self._report(
+                f"cv fold {fold.fold + 1}/{total}", 2, len(stages)
+            ),
         )
         timings["cross_validate"] = time.perf_counter() - start
 

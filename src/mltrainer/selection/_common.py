@@ -1,4 +1,4 @@
-"""Helpers shared by the importance functions: inputs, splitters, scorers, stability."""
+"""What the importance functions share: inputs as frames, usable splits, a scorer, stability."""
 
 from __future__ import annotations
 
@@ -13,20 +13,12 @@ from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import BaseCrossValidator
 
-from mltrainer.cv import PurgedKFold, PurgedSplitter
+from mltrainer.cv import default_scoring
 from mltrainer.exceptions import ConfigError, DataError
 
 logger = logging.getLogger("mltrainer")
 
-__all__ = [
-    "align_t1",
-    "as_frame",
-    "default_scoring",
-    "jaccard_stability",
-    "make_scorer_for",
-    "resolve_cv",
-    "split_rows",
-]
+__all__ = ["as_frame", "jaccard_stability", "make_scorer_for", "split_rows"]
 
 
 def as_frame(X: Any) -> pd.DataFrame:
@@ -39,60 +31,6 @@ def as_frame(X: Any) -> pd.DataFrame:
     if array.ndim != 2:
         raise DataError(f"X must be 2-D (rows x features), got shape {array.shape}")
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
-
-
-def align_t1(t1: pd.Series | None, X: Any) -> pd.Series | None:
-    """The label end times of X's rows, given t1 for X or for a superset of X's rows.
-
-    Inside a scikit-learn ``Pipeline`` a selector sees only a training fold, while its
-    ``t1`` covers every row; the fold's rows are picked out by index. When repeated
-    (panel) timestamps make that ambiguous, each row gets the latest label end of its
-    timestamp, which can only make purging more conservative.
-    """
-    if t1 is None:
-        return None
-    if not isinstance(t1, pd.Series):
-        raise DataError(f"t1 must be a Series of label end times, got {type(t1).__name__}")
-    n = X.shape[0]
-    if not isinstance(X, pd.DataFrame | pd.Series):
-        if len(t1) == n:
-            return t1
-        raise DataError(
-            f"t1 has {len(t1)} rows but X has {n} and no index to align on: pass X as a "
-            "DataFrame indexed by decision time"
-        )
-    if len(t1) == n and t1.index.equals(X.index):
-        return t1
-    sub = t1[t1.index.isin(X.index)]
-    if len(sub) == n and sub.index.equals(X.index):
-        return sub
-    times = X.index.get_level_values(0) if isinstance(X.index, pd.MultiIndex) else X.index
-    if bool(times.isin(t1.index.get_level_values(0)).all()):
-        # Panels: purging may keep one symbol's row of a timestamp and drop another's, so
-        # rows cannot be told apart by time. Give each row the latest label end of its
-        # timestamp: never shorter than its own, so inner purging can only remove more.
-        latest = t1.groupby(level=0, sort=False).max()
-        return pd.Series(latest.reindex(times).to_numpy(), index=X.index, name=t1.name)
-    raise DataError(
-        "t1 does not cover X's rows: pass t1 indexed like X (the same decision times, in order)"
-    )
-
-
-def resolve_cv(cv: Any, X: Any, t1: pd.Series | None) -> BaseCrossValidator:
-    """A splitter for X: an int means ``PurgedKFold(cv)``; purged splitters get X's t1."""
-    if isinstance(cv, bool) or cv is None:
-        raise ConfigError(f"cv={cv!r} is not a splitter: pass an int or e.g. PurgedKFold(5)")
-    t1 = align_t1(t1, X)
-    if isinstance(cv, int | np.integer):
-        return PurgedKFold(int(cv), t1=t1)
-    if isinstance(cv, str) or not hasattr(cv, "split"):
-        raise ConfigError(
-            f"cv={cv!r} is not a splitter: pass one with split(X, y, groups), e.g. PurgedKFold(5)"
-        )
-    if isinstance(cv, PurgedSplitter) and (t1 is not None or cv.t1 is not None):
-        own = cv.t1 if t1 is None else t1
-        return type(cv)(**{**cv.get_params(), "t1": align_t1(own, X)})
-    return cv
 
 
 def split_rows(
@@ -119,17 +57,17 @@ def split_rows(
     return out
 
 
-def default_scoring(estimator: Any) -> str:
-    """``neg_log_loss`` for probabilistic classifiers, ``accuracy`` for others, ``r2`` else."""
-    if is_classifier(estimator):
-        return "neg_log_loss" if hasattr(estimator, "predict_proba") else "accuracy"
-    return "r2"
+def make_scorer_for(estimator: Any, scoring: Any, y: Any) -> tuple[str, Any]:
+    """Name and scorer for one scoring (a string or a callable ``scorer(est, X, y)``).
 
-
-def make_scorer_for(estimator: Any, scoring: Any) -> tuple[str, Any]:
-    """Name and scorer for one scoring (a string or a callable ``scorer(est, X, y)``)."""
+    None means the task's headline scorer (:func:`mltrainer.cv.default_scoring`), as
+    cross-validation reports it.
+    """
     if scoring is None:
-        scoring = default_scoring(estimator)
+        if is_classifier(estimator):
+            scoring = default_scoring("classification", np.unique(np.asarray(y)).size)[0]
+        else:
+            scoring = default_scoring("regression")[0]
     if isinstance(scoring, list | tuple | set | dict):
         raise ConfigError(
             f"scoring={scoring!r}: importance uses one scorer; pass one name, e.g. 'roc_auc'"

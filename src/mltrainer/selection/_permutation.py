@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import check_random_state, get_tags
 
+from mltrainer.cv import Resampler, align_t1, fit_fold, resolve_cv
 from mltrainer.exceptions import ConfigError, DataError
-from mltrainer.selection._common import as_frame, make_scorer_for, resolve_cv, split_rows
+from mltrainer.selection._common import as_frame, make_scorer_for, split_rows
 from mltrainer.selection._fast import fast_scores
 from mltrainer.selection._result import ImportanceResult, summarise
 
@@ -182,15 +183,6 @@ def check_repeats(n_repeats: Any) -> None:
         raise ConfigError(f"n_repeats={n_repeats!r} is not an int >= 1: pass e.g. n_repeats=5")
 
 
-def _fit(estimator: Any, X: Any, y: Any, weight: np.ndarray | None) -> Any:
-    model = clone(estimator)
-    if weight is None:
-        return model.fit(X, y)
-    steps = getattr(model, "steps", None)
-    key = f"{steps[-1][0]}__sample_weight" if steps else "sample_weight"
-    return model.fit(X, y, **{key: weight})
-
-
 def permutation_importance(
     estimator: Any,
     X: pd.DataFrame | np.ndarray,
@@ -202,6 +194,7 @@ def permutation_importance(
     n_repeats: int = 10,
     groups: Mapping[str, Sequence[str]] | None = None,
     sample_weight: Any = None,
+    resampler: Resampler | None = None,
     random_state: int | np.random.RandomState | None = None,
     n_jobs: int | None = None,
 ) -> ImportanceResult:
@@ -230,6 +223,8 @@ def permutation_importance(
         indexed by group name. Default: every feature on its own.
     sample_weight : array-like, optional
         Passed to ``fit`` on training rows and to the scorer on test rows.
+    resampler : Resampler, optional
+        Changes each fold's training rows before the fit (see :func:`mltrainer.cv.fit_fold`).
     random_state : int, RandomState or None
         Seed of the permutations.
     n_jobs : int or None
@@ -240,13 +235,18 @@ def permutation_importance(
     -------
     ImportanceResult
         ``mean`` and ``std`` of the score decrease over folds and repeats, each fold's
-        mean decrease and the baseline out-of-fold score of each fold.
+        mean decrease and the baseline out-of-fold score of each fold. A fold that cannot
+        be scored (its training rows lack a class) is NaN and counts as no evidence.
 
     Examples
     --------
-    >>> from mltrainer.cv import PurgedKFold
-    >>> result = permutation_importance(model, X, y, cv=PurgedKFold(5), t1=t1)  # doctest: +SKIP
-    >>> result.to_frame().head()  # doctest: +SKIP
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame(rng.normal(size=(300, 2)), columns=["signal", "noise"])
+    >>> y = (X["signal"] + 0.5 * rng.normal(size=300) > 0).astype(int)
+    >>> result = permutation_importance(LogisticRegression(), X, y, cv=3, random_state=0)
+    >>> result.ranking()
+    ['signal', 'noise']
     """
     check_repeats(n_repeats)
     named = isinstance(X, pd.DataFrame)
@@ -255,26 +255,35 @@ def permutation_importance(
         raise DataError(f"y has {len(y)} rows but X has {len(frame)}: pass y aligned with X")
     names, positions = _group_positions(list(frame.columns), groups)
     splitter = resolve_cv(cv, X, t1)
-    scoring_name, scorer = make_scorer_for(estimator, scoring)
+    aligned = align_t1(t1, X) if t1 is not None else getattr(splitter, "t1", None)
+    scoring_name, scorer = make_scorer_for(estimator, scoring, y)
     weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max + 1))
-    fit_X = X if named else np.asarray(X)
+    fit_X = frame if named else np.asarray(X)  # the column names the model is scored with
+    target = y if isinstance(y, pd.Series) else np.asarray(y)
     baselines, values = [], []
     splits = split_rows(splitter, X, y, classifier=is_classifier(estimator))
-    for split in splits:
+    for k, split in enumerate(splits):
         if split is None:  # no evidence from this split
             baselines.append(np.nan)
-            values.append(np.zeros((int(n_repeats), len(positions))))
+            values.append(np.full((int(n_repeats), len(positions)), np.nan))
             continue
         train, test = split
-        model = _fit(
+        fold = fit_fold(
             estimator,
-            _take(fit_X, train),
-            _take(y, train),
-            None if weight is None else weight[train],
+            fit_X,
+            target,
+            train=train,
+            test=test,
+            sample_weight=weight,
+            t1=aligned,
+            resampler=resampler,
+            fold=k,
+            keep_estimator=True,
+            predict=False,
         )
         base, permuted = fold_permutation_scores(
-            model,
+            fold.estimator,
             frame.iloc[test],
             _take(y, test),
             positions,

@@ -97,12 +97,21 @@ def summarise(
     baseline: np.ndarray | None = None,
     groups: Mapping[str, Sequence[str]] | None = None,
 ) -> ImportanceResult:
-    """Build a result from ``values`` of shape (n_folds, n_repeats, n_features)."""
+    """Build a result from ``values`` of shape (n_folds, n_repeats, n_features).
+
+    A fold that gave no evidence is NaN throughout and is left out of the mean and std
+    (never counted as zero importance).
+    """
     n_folds = values.shape[0]
     flat = values.reshape(-1, values.shape[-1])
-    mean = pd.Series(flat.mean(axis=0), index=list(names), name="mean")
-    ddof = 1 if flat.shape[0] > 1 else 0
-    std = pd.Series(flat.std(axis=0, ddof=ddof), index=list(names), name="std")
+    usable = flat[~np.isnan(flat).all(axis=1)]
+    if usable.shape[0]:
+        mean_values = usable.mean(axis=0)
+        std_values = usable.std(axis=0, ddof=1 if usable.shape[0] > 1 else 0)
+    else:  # no fold could be scored: nothing is known
+        mean_values = std_values = np.full(flat.shape[-1], np.nan)
+    mean = pd.Series(mean_values, index=list(names), name="mean")
+    std = pd.Series(std_values, index=list(names), name="std")
     order = mean.sort_values(ascending=False, kind="stable").index
     folds = pd.DataFrame(values.mean(axis=1), columns=list(names))
     folds.index.name = "fold"

@@ -16,8 +16,9 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from mltrainer.cv import fit_params
 from mltrainer.exceptions import ConfigError, did_you_mean
 from mltrainer.selection._cluster import clustered_importance
 from mltrainer.selection._common import as_frame
@@ -154,15 +155,16 @@ class SelectByImportance(_Selector):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> SelectByImportance:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SelectByImportance:
         """Measure importance on X's rows and choose the features.
 
         Parameters
         ----------
         X : DataFrame or array-like, shape (n, p)
         y : array-like, shape (n,)
-        **fit_params
-            Ignored (a pipeline routes sample weights to its last step).
+        sample_weight : array-like, shape (n,), optional
+            Weights of the rows: the importance model is fitted and scored with them (a
+            pipeline routes the model's weights here too, see :func:`mltrainer.cv.fit_params`).
 
         Returns
         -------
@@ -183,7 +185,8 @@ class SelectByImportance(_Selector):
             if self.estimator is None
             else clone(self.estimator)
         )
-        table = self._importances(estimator, data, y)
+        weight = None if sample_weight is None else _check_sample_weight(sample_weight, data)
+        table = self._importances(estimator, data, y, weight)
         self.importances_ = table
         mean = table["mean"]
         if self.threshold is not None:
@@ -209,11 +212,18 @@ class SelectByImportance(_Selector):
         self._finish(columns, ranked)
         return self
 
-    def _importances(self, estimator: Any, X: Any, y: Any) -> pd.DataFrame:
-        options: dict[str, Any] = {"cv": self.cv, "t1": self.t1, "scoring": self.scoring}
+    def _importances(
+        self, estimator: Any, X: Any, y: Any, weight: np.ndarray | None
+    ) -> pd.DataFrame:
+        options: dict[str, Any] = {
+            "cv": self.cv,
+            "t1": self.t1,
+            "scoring": self.scoring,
+            "sample_weight": weight,
+        }
         self.importance_ = None
         if self.method == "gain":
-            model = estimator.fit(X, y)
+            model = estimator.fit(X, y, **fit_params(estimator, weight))
             names = list(as_frame(X).columns)
             gain = tree_importance(model, names)
             return pd.DataFrame({"mean": gain, "std": np.zeros(len(gain))}, index=gain.index)
@@ -296,8 +306,15 @@ class SelectByRFE(_Selector):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> SelectByRFE:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SelectByRFE:
         """Run the elimination on X's rows and keep the chosen set.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like, shape (n, p)
+        y : array-like, shape (n,)
+        sample_weight : array-like, shape (n,), optional
+            Weights of the rows, for the importance model's fits and scores.
 
         Returns
         -------
@@ -321,6 +338,9 @@ class SelectByRFE(_Selector):
             n_features=self.n_features,
             scoring=self.scoring,
             n_repeats=self.n_repeats,
+            sample_weight=None
+            if sample_weight is None
+            else _check_sample_weight(sample_weight, data),
             random_state=self.random_state,
             n_jobs=self.n_jobs,
         )

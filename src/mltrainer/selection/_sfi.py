@@ -13,9 +13,9 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import is_classifier
 
-from mltrainer.cv import cross_validate
+from mltrainer.cv import Resampler, cross_validate, resolve_cv
 from mltrainer.exceptions import DataError
-from mltrainer.selection._common import as_frame, make_scorer_for, resolve_cv, split_rows
+from mltrainer.selection._common import as_frame, make_scorer_for, split_rows
 from mltrainer.selection._result import ImportanceResult, summarise
 
 __all__ = ["single_feature_importance"]
@@ -34,8 +34,12 @@ class _FixedSplits:
         return len(self.splits)
 
 
-def _one(estimator: Any, column: Any, y: Any, cv: Any, scoring: Any, weight: Any) -> np.ndarray:
-    result = cross_validate(estimator, column, y, cv=cv, scoring=scoring, sample_weight=weight)
+def _one(
+    estimator: Any, column: Any, y: Any, cv: Any, scoring: Any, weight: Any, resampler: Any
+) -> np.ndarray:
+    result = cross_validate(
+        estimator, column, y, cv=cv, scoring=scoring, sample_weight=weight, resampler=resampler
+    )
     return result.folds["score"].to_numpy(dtype=float)
 
 
@@ -48,6 +52,7 @@ def single_feature_importance(
     t1: pd.Series | None = None,
     scoring: Any = None,
     sample_weight: Any = None,
+    resampler: Resampler | None = None,
     n_jobs: int | None = None,
 ) -> ImportanceResult:
     """Out-of-fold score of a model trained on each feature alone (SFI).
@@ -69,6 +74,8 @@ def single_feature_importance(
         ranking puts the most predictive feature first.
     sample_weight : array-like, optional
         Passed to ``fit`` and to the scorer.
+    resampler : Resampler, optional
+        Changes each fold's training rows before the fit.
     n_jobs : int or None
         Features scored in parallel (joblib processes).
 
@@ -81,12 +88,12 @@ def single_feature_importance(
     if len(y) != len(frame):
         raise DataError(f"y has {len(y)} rows but X has {len(frame)}: pass y aligned with X")
     splitter = resolve_cv(cv, X, t1)
-    name, scorer = make_scorer_for(estimator, scoring)
+    name, scorer = make_scorer_for(estimator, scoring, y)
     named = isinstance(X, pd.DataFrame)
     target = y if named and isinstance(y, pd.Series) else np.asarray(y)
     splits = split_rows(splitter, X, y, classifier=is_classifier(estimator))
     usable = _FixedSplits([s for s in splits if s is not None])
-    values = np.zeros((1, 1, frame.shape[1]))  # no usable split: no evidence
+    values = np.full((1, 1, frame.shape[1]), np.nan)  # no usable split: no evidence
     if usable.splits:
         scores = Parallel(n_jobs=n_jobs)(
             delayed(_one)(
@@ -96,6 +103,7 @@ def single_feature_importance(
                 usable,
                 scorer,
                 sample_weight,
+                resampler,
             )
             for column in frame.columns
         )
