@@ -122,6 +122,7 @@ def test_version_filter_reads_back_far_enough(store: Store) -> None:
     track(store, "spy", {"mse": 99.0}, timestamp=T0 + timedelta(days=20))  # no version
     assert list(history(store, "spy", "mse", version=1, limit=3)) == [6.0, 8.0, 10.0]
     assert list(history(store, "spy", "mse", version=2, limit=2)) == [9.0, 11.0]
+    assert list(history(store, "spy", "mse", version=2, limit=7)) == [1.0, 3.0, 5.0, 7.0, 9.0, 11.0]
     assert list(history(store, "spy", "mse", version=1, limit=100)) == [
         0.0,
         2.0,

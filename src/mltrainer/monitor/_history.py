@@ -210,7 +210,7 @@ def _read(
         rows = store.range(series, start, end, limit=fetch)
         mine = _of_version(rows, version)
         if len(mine) >= limit or len(rows) < fetch:
-            return (mine[len(mine) - limit :] if limit else []), bool(rows)
+            return mine[max(len(mine) - limit, 0) :], bool(rows)
         fetch *= 4
 
 

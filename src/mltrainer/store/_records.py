@@ -216,7 +216,7 @@ class _Record:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dict stored in the store."""
-        return asdict(self)  # type: ignore[call-overload, no-any-return]
+        return asdict(self)  # type: ignore[call-overload]
 
     @classmethod
     def from_dict(cls, data: Any) -> Self:
