@@ -1,5 +1,6 @@
-"""Monitoring operations: store trim, registry extra files, config, history, alerts, sinks,
-Prometheus. History and alerts run on SQLite and a real Redis (the ``store`` fixture)."""
+"""Monitoring operations: registry extra files, config, alerts, sinks, Prometheus. Alerts
+run on SQLite and a real Redis (the ``store`` fixture); history is in test_history.py and
+the store's trim in tests/store/test_store.py."""
 
 from __future__ import annotations
 
@@ -21,41 +22,15 @@ import redis
 from sklearn.linear_model import LogisticRegression
 
 from mltrainer.config import config_from_dict
-from mltrainer.exceptions import ChecksumError, ConfigError, NotFoundError
+from mltrainer.exceptions import ChecksumError, ConfigError
 from mltrainer.monitor._alerts import ALERT_METRICS, evaluate_rules, recent_alerts
-from mltrainer.monitor._history import history, history_frame, track, tracked
+from mltrainer.monitor._history import track
 from mltrainer.monitor._prometheus import PrometheusExporter
 from mltrainer.monitor._sinks import LogSink, RedisChannelSink, WebhookSink, make_sinks
 from mltrainer.registry import ModelRegistry
 from mltrainer.store import Store
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
-
-
-# -- store.trim: conformance on both backends ------------------------------------------------
-class TestTrim:
-    def test_keep_last_and_before(self, store: Store) -> None:
-        for i in range(10):
-            store.append("s", i, timestamp=T0 + timedelta(seconds=i))
-        store.append("s", "tie", timestamp=T0 + timedelta(seconds=9))
-        store.append("other", 1, timestamp=T0)
-        assert store.trim("s") == 0
-        assert store.trim("s", keep_last=5) == 6
-        assert [v for _, v in store.range("s")] == [6, 7, 8, 9, "tie"]
-        assert store.trim("s", before=T0 + timedelta(seconds=8)) == 2  # strictly older
-        assert [v for _, v in store.range("s")] == [8, 9, "tie"]
-        assert store.trim("s", before=T0 + timedelta(seconds=9), keep_last=1) == 2
-        assert [v for _, v in store.range("s")] == ["tie"]
-        assert store.trim("s", keep_last=0) == 1
-        assert store.range("s") == []
-        assert store.range("other") == [(T0, 1)]
-        assert store.trim("missing", keep_last=3) == 0
-
-    def test_bad_arguments(self, store: Store) -> None:
-        with pytest.raises(ConfigError, match="keep_last=-1"):
-            store.trim("s", keep_last=-1)
-        with pytest.raises(ConfigError, match="before="):
-            store.trim("s", before=math.nan)
 
 
 # -- registry: extra files covered by the manifest -----------------------------------------
@@ -183,51 +158,6 @@ def test_monitor_config_errors_are_one_line(raw: dict[str, Any], match: str) -> 
     assert "\n" not in str(info.value)
 
 
-# -- history ---------------------------------------------------------------------------------
-def test_history_round_trip_nan_as_null_and_ranges(store: Store) -> None:
-    for i in range(5):
-        track(
-            store,
-            "spy",
-            {"roc_auc": 0.5 + i / 100, "ic": math.nan if i == 2 else 0.1 * i},
-            timestamp=T0 + timedelta(days=i),
-            reasons={"ic": "constant predictions"},
-            version=3,
-        )
-    assert tracked(store, "spy") == ["ic", "roc_auc"]
-    auc = history(store, "spy", "roc_auc")
-    assert auc.index.tz is not None
-    assert str(auc.index.tz) == "UTC"
-    np.testing.assert_allclose(auc.to_numpy(), [0.5, 0.51, 0.52, 0.53, 0.54])
-    assert list(auc.index) == [pd.Timestamp(T0 + timedelta(days=i)) for i in range(5)]
-    ic = history(store, "spy", "ic")
-    assert math.isnan(ic.iloc[2])
-    assert ic.iloc[3] == pytest.approx(0.3)
-    raw = store.range("monitor/spy/ic")[2][1]
-    assert raw == {"value": None, "reason": "constant predictions", "version": 3}  # not a number
-    window = history(store, "spy", "roc_auc", T0 + timedelta(days=1), T0 + timedelta(days=3))
-    assert len(window) == 3
-    assert list(history(store, "spy", "roc_auc", limit=2)) == pytest.approx([0.53, 0.54])
-    frame = history_frame(store, "spy")
-    assert list(frame.columns) == ["ic", "roc_auc"]
-    assert len(frame) == 5
-    with pytest.raises(NotFoundError, match=r"did you mean 'roc_auc'"):
-        history(store, "spy", "roc_au")
-    with pytest.raises(ConfigError, match="not a number"):
-        track(store, "spy", {"roc_auc": "high"})  # type: ignore[dict-item]
-    with pytest.raises(ConfigError, match="metric name 'a b'"):
-        track(store, "spy", {"a b": 1.0})
-    assert len(history(store, "spy", "roc_auc")) == 5  # the failed calls wrote nothing
-
-
-def test_history_retention(store: Store) -> None:
-    for i in range(8):
-        track(store, "m", {"mse": float(i)}, timestamp=T0 + timedelta(days=i), max_points=5)
-    assert list(history(store, "m", "mse")) == [3.0, 4.0, 5.0, 6.0, 7.0]
-    track(store, "m", {"mse": 8.0}, timestamp=T0 + timedelta(days=8), max_age="2D")
-    assert list(history(store, "m", "mse")) == [6.0, 7.0, 8.0]
-
-
 # -- alerts ----------------------------------------------------------------------------------
 class _Collect:
     def __init__(self) -> None:
@@ -250,7 +180,7 @@ def _rule(**kwargs: Any) -> dict[str, Any]:
 
 
 def _run(store: Store, when: datetime, metrics: dict[str, float], rules: list[Any], **kw: Any):
-    track(store, "spy", metrics, timestamp=when)
+    track(store, "spy", metrics, timestamp=when, version=kw.get("version"))
     return evaluate_rules(store, "spy", rules, current=metrics, timestamp=when, **kw)
 
 

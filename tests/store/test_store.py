@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ import pandas as pd
 import pytest
 
 from mltrainer.exceptions import ConfigError, StoreError
-from mltrainer.store import RedisStore, SQLiteStore, Store, open_store
+from mltrainer.store import Batch, RedisStore, SQLiteStore, Store, open_store
 from mltrainer.store._urls import mask_password
 
 T0 = datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
@@ -30,6 +31,26 @@ with open_store(url, prefix=prefix) as store:
     for i in range(n):
         store.append("shared", {"w": worker, "i": i}, timestamp=1_700_000_000.0 + i)
         store.push("log", [worker, i], max_len=1000)
+        store.add_to_set("names", [f"w{worker}-{i}", "common"])
+"""
+
+# the schema of a store file written before keyed points and sets existed
+_OLD_SQLITE_SCHEMA = """
+CREATE TABLE store_kv (
+    ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
+CREATE TABLE store_series (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns TEXT NOT NULL, series TEXT NOT NULL, ts REAL NOT NULL, value TEXT NOT NULL
+);
+CREATE INDEX store_series_idx ON store_series (ns, series, ts, seq);
+CREATE TABLE store_lists (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL
+);
+CREATE INDEX store_lists_idx ON store_lists (ns, key, seq);
+INSERT INTO store_series (ns, series, ts, value) VALUES ('old', 's', 1.0, '{"value": 1}');
+INSERT INTO store_kv (ns, key, value) VALUES ('old', 'k', '[1]');
 """
 
 
@@ -148,17 +169,127 @@ class TestStoreConformance:
         assert store.recent("alerts") == ["x", {"i": 6}]
         assert store.recent("missing") == []
 
+    def test_keep_last_and_before(self, store: Store) -> None:
+        for i in range(10):
+            store.append("s", i, timestamp=T0 + timedelta(seconds=i))
+        store.append("s", "tie", timestamp=T0 + timedelta(seconds=9))
+        store.append("other", 1, timestamp=T0)
+        assert store.trim("s") == 0
+        assert store.trim("s", keep_last=5) == 6
+        assert [v for _, v in store.range("s")] == [6, 7, 8, 9, "tie"]
+        assert store.trim("s", before=T0 + timedelta(seconds=8)) == 2  # strictly older
+        assert [v for _, v in store.range("s")] == [8, 9, "tie"]
+        assert store.trim("s", before=T0 + timedelta(seconds=9), keep_last=1) == 2
+        assert [v for _, v in store.range("s")] == ["tie"]
+        assert store.trim("s", keep_last=0) == 1
+        assert store.range("s") == []
+        assert store.range("other") == [(T0, 1)]
+        assert store.trim("missing", keep_last=3) == 0
+
+    def test_trim_bad_arguments(self, store: Store) -> None:
+        with pytest.raises(ConfigError, match="keep_last=-1"):
+            store.trim("s", keep_last=-1)
+        with pytest.raises(ConfigError, match="before="):
+            store.trim("s", before=math.nan)
+
+    def test_keyed_points_are_replaced_not_duplicated(self, store: Store) -> None:
+        store.append("s", "plain", timestamp=T0)
+        store.append("s", "plain", timestamp=T0)  # unkeyed points are all kept
+        store.append("s", {"v": 1}, timestamp=T0, key="run-1")
+        store.append("s", {"v": 2}, timestamp=T0, key="run-1")  # replaces run-1
+        store.append("s", {"v": 3}, timestamp=T0, key="run-0")
+        store.append("other", {"v": 9}, timestamp=T0, key="run-1")  # keys are per series
+        # at one time: unkeyed points in insertion order, then keyed ones by key
+        assert [v for _, v in store.range("s")] == ["plain", "plain", {"v": 3}, {"v": 2}]
+        assert store.range("other") == [(T0, {"v": 9})]
+        later = T0 + timedelta(seconds=5)
+        store.append("s", {"v": 4}, timestamp=later, key="run-0")  # the key moves in time
+        assert store.range("s", limit=1) == [(later, {"v": 4})]
+        assert [v for _, v in store.range("s", end=T0)] == ["plain", "plain", {"v": 2}]
+        assert [v for _, v in store.range("s", limit=3)] == ["plain", {"v": 2}, {"v": 4}]
+
+    def test_trim_removes_keyed_points_for_good(self, store: Store) -> None:
+        for i in range(6):
+            store.append("s", i, timestamp=T0 + timedelta(seconds=i), key=f"k{i}")
+        store.append("s", "plain", timestamp=T0 + timedelta(seconds=2))
+        assert store.trim("s", before=T0 + timedelta(seconds=2)) == 2
+        assert store.trim("s", keep_last=3) == 2  # "plain" and k2 (the oldest left)
+        assert [v for _, v in store.range("s")] == [3, 4, 5]
+        store.append("s", "again", timestamp=T0, key="k0")  # a trimmed key can be written anew
+        assert [v for _, v in store.range("s")] == ["again", 3, 4, 5]
+        assert store.trim("s", keep_last=0) == 4
+        assert store.range("s") == []
+
+    def test_sets_add_members_once(self, store: Store) -> None:
+        assert store.set_members("names") == []
+        store.add_to_set("names", ["b", "a", "b"])
+        store.add_to_set("names", iter(["c", "a"]))
+        store.add_to_set("names", [])
+        assert store.set_members("names") == ["a", "b", "c"]
+        store.put("names", "a value")  # sets are their own namespace
+        assert store.set_members("names") == ["a", "b", "c"]
+        assert store.keys() == ["names"]
+        with pytest.raises(ConfigError, match="not a str"):
+            store.add_to_set("names", "abc")
+        with pytest.raises(ConfigError, match="member ''"):
+            store.add_to_set("names", ["d", ""])
+        assert store.set_members("names") == ["a", "b", "c"]
+
+    def test_write_applies_a_batch_in_order(self, store: Store) -> None:
+        batch = (
+            Batch()
+            .put("k", 1)
+            .put("k", 2)
+            .append("s", "a", timestamp=T0, key="p")
+            .append("s", "b", timestamp=T0, key="p")
+            .append("s", "old", timestamp=T0 - timedelta(days=1))
+            .trim("s", before=T0)
+            .push("l", "x", max_len=2)
+            .push("l", "y", max_len=2)
+            .push("l", "z", max_len=2)
+            .add_to_set("names", ["n1", "n2"])
+        )
+        assert len(batch) == 10
+        store.write(batch)
+        assert store.get("k") == 2
+        assert store.range("s") == [(T0, "b")]
+        assert store.recent("l") == ["z", "y"]
+        assert store.set_members("names") == ["n1", "n2"]
+        store.write(Batch())  # nothing to do
+        assert len(Batch().trim("s").add_to_set("names", [])) == 0  # no-op writes are dropped
+        with pytest.raises(ConfigError, match="takes a Batch"):
+            store.write(cast(Any, [("k", 1)]))
+
+    def test_a_bad_write_fails_while_the_batch_is_built(self, store: Store) -> None:
+        batch = Batch().put("k", 1)
+        with pytest.raises(StoreError, match="'v'"):
+            batch.put("v", object())
+        with pytest.raises(ConfigError, match="point key=''"):
+            batch.append("s", 1, timestamp=T0, key="")
+        with pytest.raises(ConfigError, match="timestamp="):
+            batch.append("s", 1, timestamp=math.inf)
+        with pytest.raises(ConfigError, match="max_len=0"):
+            batch.push("l", 1, max_len=0)
+        store.write(batch)  # only the valid write was added
+        assert store.get("k") == 1
+        assert store.keys() == ["k"]
+
     def test_persistence_across_reopening(
         self, store_opener: Callable[..., Store], store: Store
     ) -> None:
         store.put("k", {"v": 1})
         store.append("s", 1.5, timestamp=T0)
+        store.append("s", 2.5, timestamp=T0, key="p")
         store.push("l", "a", max_len=3)
+        store.add_to_set("names", ["x"])
         store.close()
         with store_opener() as again:
             assert again.get("k") == {"v": 1}
-            assert again.range("s") == [(T0, 1.5)]
+            assert again.range("s") == [(T0, 1.5), (T0, 2.5)]
             assert again.recent("l") == ["a"]
+            assert again.set_members("names") == ["x"]
+            again.append("s", 3.5, timestamp=T0, key="p")
+            assert again.range("s") == [(T0, 1.5), (T0, 3.5)]
 
     def test_prefix_isolation(self, store_opener: Callable[..., Store], store: Store) -> None:
         other = store_opener(prefix=f"{store_opener.prefix}-other")  # type: ignore[attr-defined]
@@ -167,6 +298,12 @@ class TestStoreConformance:
         other.put("only-other", 1)
         store.append("s", 1, timestamp=T0)
         other.push("l", 1, max_len=2)
+        other.add_to_set("names", ["theirs"])
+        other.append("keyed", 1, timestamp=T0, key="p")
+        store.append("keyed", 2, timestamp=T0, key="p")
+        assert store.set_members("names") == []
+        assert other.range("keyed") == [(T0, 1)]
+        assert store.range("keyed") == [(T0, 2)]
         assert store.get("k") == "mine"
         assert other.get("k") == "theirs"
         assert store.keys() == ["k"]
@@ -249,6 +386,25 @@ class TestStoreConformance:
         for w in range(n_procs):  # each writer's points come back in its own order
             assert [i for ww, i in values if ww == w] == list(range(n_points))
         assert len(store.recent("log")) == n_procs * n_points
+        names = {f"w{w}-{i}" for w in range(n_procs) for i in range(n_points)}
+        assert store.set_members("names") == sorted(names | {"common"})  # no name lost
+
+
+def test_sqlite_file_from_before_keyed_points_and_sets_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(_OLD_SQLITE_SCHEMA)
+    conn.close()
+    with open_store(f"sqlite:///{path}", prefix="old") as store:
+        assert store.range("s") == [(datetime.fromtimestamp(1.0, tz=UTC), {"value": 1})]
+        assert store.get("k") == [1]
+        store.append("s", "new", timestamp=2.0, key="p")
+        store.append("s", "newer", timestamp=2.0, key="p")
+        store.add_to_set("names", ["a"])
+        assert [v for _, v in store.range("s")] == [{"value": 1}, "newer"]
+        assert store.set_members("names") == ["a"]
+    with open_store(f"sqlite:///{path}", prefix="old") as again:  # migrating twice is fine
+        assert [v for _, v in again.range("s")] == [{"value": 1}, "newer"]
 
 
 def test_unknown_scheme_is_a_config_error_naming_url_and_schemes() -> None:

@@ -1,9 +1,10 @@
 """Alert rules over the metric history: evaluation, cooldown kept in the store, records, sinks.
 
-A rule fires when the mean of the newest ``window`` recorded points of its metric (the
-current run's point included) is above / below its threshold, unless it fired less than
-``cooldown`` before. Each alert is pushed to the bounded store list ``alerts/<model>`` and
-sent to every sink. The time a rule last fired is the store key
+A rule fires when the mean of the newest ``window`` recorded points of its metric for the
+monitored model version (the current run's point included) is above / below its threshold,
+unless it fired less than ``cooldown`` before. Points of other versions never enter the
+window: a retrained model starts its windows afresh. Each alert is pushed to the bounded
+store list ``alerts/<model>`` and sent to every sink. The time a rule last fired is the store key
 ``alerts/<model>/<rule>/last_fired``, so the cooldown survives restarts and is shared by
 every process that monitors the model.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ import pandas as pd
 from mltrainer.exceptions import MltrainerError, NotFoundError
 from mltrainer.monitor._history import history, to_utc
 from mltrainer.monitor._sinks import AlertSink
-from mltrainer.store import Store, TimeLike
+from mltrainer.store import Alert, Store, TimeLike, alert_last_fired_key, alerts_key
 from mltrainer.vocabulary import (  # re-exported: the monitor's vocabulary
     ALERT_METRICS,
     DRIFT_STATISTICS,
@@ -43,42 +43,22 @@ __all__ = [
 logger = logging.getLogger("mltrainer")
 
 
-@dataclass
-class Alert:
-    """One fired alert rule, as written to the store and sent to sinks."""
-
-    model: str
-    rule: str
-    metric: str
-    op: str
-    threshold: float
-    value: float
-    window: int
-    timestamp: str
-    version: int | None
-    action: str
-    message: str
-    new_version: int | None = None
-    error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-safe record."""
-        return asdict(self)
-
-
-def _last_fired_key(model_name: str, rule: str) -> str:
-    return f"alerts/{model_name}/{rule}/last_fired"
-
-
 def _value(rule: Any, key: str) -> Any:
     return rule[key] if isinstance(rule, Mapping) else getattr(rule, key)
 
 
 def _window_mean(
-    store: Store, model_name: str, metric: str, window: int, end: pd.Timestamp
+    store: Store,
+    model_name: str,
+    metric: str,
+    window: int,
+    end: pd.Timestamp,
+    version: int | None,
 ) -> float | None:
     try:
-        values = history(store, model_name, metric, end=end.to_pydatetime(), limit=window)
+        values = history(
+            store, model_name, metric, end=end.to_pydatetime(), limit=window, version=version
+        )
     except NotFoundError:
         return None
     finite = values.to_numpy(dtype=float)
@@ -114,7 +94,8 @@ def evaluate_rules(
     timestamp : time
         The run's time (the time its points were tracked at); cooldowns are measured on it.
     version : int, optional
-        The model version monitored, recorded in each alert.
+        The model version monitored, recorded in each alert. A rule's window counts only
+        the points tracked for this version (all points when None).
     sinks : sequence of AlertSink
         Each alert is sent to every sink; sinks log their own failures and never raise.
     retrain : callable, optional
@@ -129,6 +110,9 @@ def evaluate_rules(
         The alerts that fired (not those held back by a cooldown).
     """
     now = to_utc(timestamp)
+    rules = list(rules)
+    for rule in rules:  # every rule's store key is valid before anything is written
+        alert_last_fired_key(model_name, _value(rule, "name"))
     fired: list[Alert] = []
     for rule in rules:
         name, metric = _value(rule, "name"), _value(rule, "metric")
@@ -138,18 +122,18 @@ def evaluate_rules(
         if now_value is None or not math.isfinite(float(now_value)):
             logger.debug("alert rule %r: no current value of %r; not evaluated", name, metric)
             continue
-        value = _window_mean(store, model_name, metric, window, now)
+        value = _window_mean(store, model_name, metric, window, now, version)
         if value is None:
             continue
         breached = value > threshold if op == "above" else value < threshold
         if not breached:
             continue
-        last = store.get(_last_fired_key(model_name, name))
+        last = store.get(alert_last_fired_key(model_name, name))
         cooldown = pd.Timedelta(_value(rule, "cooldown"))
         if last is not None and abs(now - pd.Timestamp(last)) < cooldown:  # runs may backfill
             logger.info("alert rule %r breached but in cooldown since %s", name, last)
             continue
-        store.put(_last_fired_key(model_name, name), now.isoformat())
+        store.put(alert_last_fired_key(model_name, name), now.isoformat())
         over = f"mean of last {window} " if window > 1 else ""
         alert = Alert(
             model=model_name,
@@ -175,7 +159,7 @@ def evaluate_rules(
                 alert.error = f"retrain failed: {type(exc).__name__}: {exc}"
                 logger.error("alert rule %r: %s", name, alert.error)
         record = alert.to_dict()
-        store.push(f"alerts/{model_name}", record, max_len=max_alerts)
+        store.push(alerts_key(model_name), record, max_len=max_alerts)
         for sink in sinks:
             try:
                 sink.send(record)
@@ -187,4 +171,4 @@ def evaluate_rules(
 
 def recent_alerts(store: Store, model_name: str, n: int | None = 20) -> list[dict[str, Any]]:
     """Return the newest ``n`` alert records of a model, newest first."""
-    return list(store.recent(f"alerts/{model_name}", n))
+    return list(store.recent(alerts_key(model_name), n))

@@ -1,20 +1,22 @@
 """Metric history in the store: one series per (model, metric), retention and range queries.
 
-Layout (inside the store's prefix):
+Layout (inside the store's prefix; keys built by :mod:`mltrainer.store` records):
 
-- series ``monitor/<model>/<metric>``: one point per monitoring run, the value a JSON object
-  ``{"value": 0.53}``, or ``{"value": null, "reason": "..."}`` when the metric is NaN or
-  infinite (never written as a number), plus ``"version"`` (the model version) when known;
-- key ``monitor/<model>/metrics``: the sorted names of the metrics tracked for the model.
+- series ``monitor/<model>/<metric>``: one point per (model version, monitoring run time),
+  the value a :class:`~mltrainer.store.MetricPoint` ``{"value": 0.53, "version": 3}``, or
+  ``{"value": null, "reason": "..."}`` when the metric is NaN or infinite (never written as
+  a number). The point key is :func:`~mltrainer.store.metric_point_key`, so writing a run
+  again (the same ``--timestamp``) replaces its points instead of adding more;
+- set ``monitor/<model>/metrics``: the names of the metrics tracked for the model.
 
-One series per metric keeps range queries, retention and alert windows to a single read of
-exactly the points they need, on SQLite and Redis alike.
+One run's points, the metric names and the retention trims are one
+:class:`~mltrainer.store.Batch`: they land together or not at all. One series per metric
+keeps range queries, retention and alert windows to a single read of exactly the points
+they need, on SQLite and Redis alike.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from numbers import Real
@@ -24,7 +26,15 @@ import numpy as np
 import pandas as pd
 
 from mltrainer.exceptions import ConfigError, NotFoundError, did_you_mean
-from mltrainer.store import Store, TimeLike
+from mltrainer.store import (
+    Batch,
+    MetricPoint,
+    Store,
+    TimeLike,
+    metric_point_key,
+    metric_series,
+    tracked_metrics_key,
+)
 
 __all__ = [
     "apply_retention",
@@ -35,26 +45,6 @@ __all__ = [
     "track",
     "tracked",
 ]
-
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-
-
-def _check(value: Any, *, what: str) -> str:
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise ConfigError(
-            f"{what} {value!r} is invalid: start with a letter or digit and use only letters, "
-            "digits, '.', '_' or '-', e.g. 'roc_auc' or 'drift.n_drifted'"
-        )
-    return value
-
-
-def metric_series(model_name: str, metric: str) -> str:
-    """Return the store series holding ``metric`` of ``model_name``."""
-    return f"monitor/{_check(model_name, what='model name')}/{_check(metric, what='metric name')}"
-
-
-def _index_key(model_name: str) -> str:
-    return f"monitor/{_check(model_name, what='model name')}/metrics"
 
 
 def to_utc(value: TimeLike | None) -> pd.Timestamp:
@@ -74,25 +64,23 @@ def to_utc(value: TimeLike | None) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _point(value: Any, reason: str | None, version: int | None) -> dict[str, Any]:
-    if isinstance(value, (bool, np.bool_)):
-        value = float(value)
-    if not isinstance(value, Real):
-        raise ConfigError(
-            f"metric value {value!r} is not a number; track floats (NaN is recorded as null)"
-        )
-    number = float(value)
-    point: dict[str, Any] = {"value": number if math.isfinite(number) else None}
-    if point["value"] is None:
-        point["reason"] = reason or ("NaN" if math.isnan(number) else "infinite")
-    if version is not None:
-        point["version"] = int(version)
-    return point
-
-
 def tracked(store: Store, model_name: str) -> list[str]:
     """Return the sorted metric names recorded for ``model_name`` (empty when none)."""
-    return list(store.get(_index_key(model_name), default=[]))
+    key = tracked_metrics_key(model_name)
+    legacy = store.get(key, default=None)  # a JSON list, as written before the set existed
+    return sorted(set(store.set_members(key)) | set(legacy if isinstance(legacy, list) else []))
+
+
+def _cutoff(max_age: str | pd.Timedelta | None, now: TimeLike | None) -> datetime | None:
+    if max_age is None:
+        return None
+    try:
+        age = pd.Timedelta(max_age)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"max_age={max_age!r} is not a duration; write it like '30D' or '12h'"
+        ) from None
+    return (to_utc(now) - age).to_pydatetime()
 
 
 def apply_retention(
@@ -110,15 +98,7 @@ def apply_retention(
     int
         The number of points deleted.
     """
-    before = None
-    if max_age is not None:
-        try:
-            age = pd.Timedelta(max_age)
-        except (TypeError, ValueError):
-            raise ConfigError(
-                f"max_age={max_age!r} is not a duration; write it like '30D' or '12h'"
-            ) from None
-        before = (to_utc(now) - age).to_pydatetime()
+    before = _cutoff(max_age, now)
     if before is None and max_points is None:
         return 0
     return store.trim(series, before=before, keep_last=max_points)
@@ -135,7 +115,12 @@ def track(
     max_points: int | None = None,
     max_age: str | pd.Timedelta | None = None,
 ) -> pd.Timestamp:
-    """Append one point per metric to the model's history, then apply retention.
+    """Record one monitoring run: a point per metric, the metric names, then retention.
+
+    Everything is one store batch (one SQLite transaction, one Redis ``MULTI``/``EXEC``):
+    after a crash either every metric of the run is in the history or none is. A point is
+    keyed by (model, version, metric, timestamp): tracking the same run again replaces its
+    points, so windows never count a run twice.
 
     Parameters
     ----------
@@ -151,7 +136,7 @@ def track(
     reasons : mapping of str to str, optional
         Why a metric is undefined, e.g. ``{"roc_auc": "one class in the window"}``.
     version : int, optional
-        The model version the metrics belong to, stored with each point.
+        The model version the metrics belong to, stored with each point and in its key.
     max_points, max_age : optional
         Retention per series: keep the newest ``max_points`` points and none older than
         ``timestamp - max_age`` (a duration such as ``"365D"``).
@@ -167,17 +152,20 @@ def track(
         )
     reasons = dict(reasons or {})
     points = {
-        name: (metric_series(model_name, name), _point(value, reasons.get(name), version))
+        metric_series(model_name, name): MetricPoint.measure(
+            value, reason=reasons.get(name), version=version
+        )
         for name, value in metrics.items()
     }  # every name and value is checked before anything is written
     stamp = to_utc(timestamp)
     when = stamp.to_pydatetime()
-    for series, point in points.values():
-        store.append(series, point, timestamp=when)
-        apply_retention(store, series, max_points=max_points, max_age=max_age, now=stamp)
-    known = tracked(store, model_name)
-    if not set(points) <= set(known):
-        store.put(_index_key(model_name), sorted(set(known) | set(points)))
+    key = metric_point_key(version, when)
+    before = _cutoff(max_age, stamp)
+    batch = Batch().add_to_set(tracked_metrics_key(model_name), list(metrics))
+    for series, point in points.items():
+        batch.append(series, point.to_dict(), timestamp=when, key=key)
+        batch.trim(series, before=before, keep_last=max_points)
+    store.write(batch)
     return stamp
 
 
@@ -197,6 +185,35 @@ def _to_series(rows: Iterable[tuple[datetime, Any]], name: str) -> pd.Series:
     return pd.Series(values, index=index, name=name)
 
 
+def _of_version(rows: list[tuple[datetime, Any]], version: int) -> list[tuple[datetime, Any]]:
+    return [(t, p) for t, p in rows if isinstance(p, Mapping) and p.get("version") == version]
+
+
+def _read(
+    store: Store,
+    series: str,
+    start: TimeLike | None,
+    end: TimeLike | None,
+    *,
+    limit: int | None,
+    version: int | None,
+) -> tuple[list[tuple[datetime, Any]], bool]:
+    """The points of `series` in the window (of `version` only), and whether it has any."""
+    if version is None:
+        rows = store.range(series, start, end, limit=limit)
+        return rows, bool(rows)
+    if limit is None:
+        rows = store.range(series, start, end)
+        return _of_version(rows, version), bool(rows)
+    fetch = max(limit, 1)
+    while True:  # read the newest points, more of them until `limit` are of this version
+        rows = store.range(series, start, end, limit=fetch)
+        mine = _of_version(rows, version)
+        if len(mine) >= limit or len(rows) < fetch:
+            return mine[max(len(mine) - limit, 0) :], bool(rows)
+        fetch *= 4
+
+
 def history(
     store: Store,
     model_name: str,
@@ -205,11 +222,14 @@ def history(
     end: TimeLike | None = None,
     *,
     limit: int | None = None,
+    version: int | None = None,
 ) -> pd.Series:
     """Return the recorded values of ``metric`` with ``start <= t <= end`` as a float Series.
 
     The index is the UTC time of each point (ascending); undefined values are NaN. With
-    ``limit``, only the newest ``limit`` points of the window.
+    ``limit``, only the newest ``limit`` points of the window. With ``version``, only the
+    points recorded for that model version (points without a version are left out), so a
+    window never mixes the metrics of two models.
 
     Raises
     ------
@@ -217,8 +237,10 @@ def history(
         When the model has no point of ``metric`` (naming the metrics it has).
     """
     series = metric_series(model_name, metric)
-    rows = store.range(series, start, end, limit=limit)
-    if not rows and metric not in (known := tracked(store, model_name)):
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise ConfigError(f"version={version!r} is invalid; pass an integer model version")
+    rows, found = _read(store, series, start, end, limit=limit, version=version)
+    if not found and metric not in (known := tracked(store, model_name)):
         raise NotFoundError(
             f"no history of metric '{metric}' for model '{model_name}'"
             f"{did_you_mean(metric, known)}; tracked metrics: {known or 'none yet (run monitor)'}"

@@ -23,7 +23,7 @@ from mltrainer.models import make_model
 from mltrainer.pipeline._dataset import Dataset, build_dataset
 from mltrainer.registry import ModelRegistry, ModelVersion
 from mltrainer.selection import TrainerSelection
-from mltrainer.store import open_store
+from mltrainer.store import open_store, train_latest_key, train_scores_series
 
 __all__ = ["ProgressCallback", "TrainResult", "Trainer", "default_scoring"]
 
@@ -344,8 +344,8 @@ class Trainer:
                 "cv": cv_info["method"],
                 "path": str(version.path),
             }
-            store.append(f"train/{version.name}/scores", entry)
-            store.put(f"train/{version.name}/latest", entry)
+            store.append(train_scores_series(version.name), entry)
+            store.put(train_latest_key(version.name), entry)
 
 
 def _is_plain(value: Any) -> bool:

@@ -2,17 +2,22 @@
 
 Domain features (best params, tuning history, metric series, alerts, explanations) are
 written once above these few primitives, in the spirit of Optuna's ``JournalRedisBackend``:
-a backend stores JSON values, time-series points and bounded lists, nothing more.
+a backend stores JSON values, time-series points, bounded lists and sets of names, and
+applies a :class:`~mltrainer.store.Batch` of writes atomically, nothing more. Which key
+holds what is decided in one place, :mod:`mltrainer.store._records`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeAlias, runtime_checkable
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ._batch import Batch
 
 __all__ = ["Store", "TimeLike"]
 
@@ -23,11 +28,11 @@ TimeLike: TypeAlias = "datetime | pd.Timestamp | float"
 
 @runtime_checkable
 class Store(Protocol):
-    """A key-value, time-series and bounded-list store of JSON values.
+    """A key-value, time-series, bounded-list and set store of JSON values.
 
-    Keys, series and lists live in three separate namespaces. Every write is atomic and
-    validates (JSON-encodes) its value before touching the backend. Stores are context
-    managers and safe to share between threads.
+    Keys, series, lists and sets live in four separate namespaces. Every write is atomic and
+    validates (JSON-encodes) its value before touching the backend; :meth:`write` applies
+    several writes as one. Stores are context managers and safe to share between threads.
 
     Attributes
     ----------
@@ -53,8 +58,19 @@ class Store(Protocol):
         """Return the sorted keys that start with `prefix` (without the backend prefix)."""
         ...
 
-    def append(self, series: str, value: Any, *, timestamp: TimeLike | None = None) -> None:
-        """Append a point to `series` at `timestamp` (default: now, UTC)."""
+    def append(
+        self,
+        series: str,
+        value: Any,
+        *,
+        timestamp: TimeLike | None = None,
+        key: str | None = None,
+    ) -> None:
+        """Append a point to `series` at `timestamp` (default: now, UTC).
+
+        With a point `key`, the point of `series` written earlier with that key is replaced
+        (removed, and this one added), so writing the same keyed point twice keeps one.
+        """
         ...
 
     def range(
@@ -68,7 +84,8 @@ class Store(Protocol):
         """Return ``(UTC datetime, value)`` points with ``start <= t <= end``, ascending.
 
         With `limit`, only the last `limit` points of that window are returned. Points at
-        the same timestamp are all kept, in insertion order.
+        the same timestamp are all kept: unkeyed ones in insertion order, then keyed ones
+        by key.
         """
         ...
 
@@ -87,6 +104,22 @@ class Store(Protocol):
 
     def recent(self, key: str, n: int | None = None) -> list[Any]:
         """Return the newest `n` items (all when None) of the list `key`, newest first."""
+        ...
+
+    def add_to_set(self, key: str, members: Iterable[str]) -> None:
+        """Add the strings `members` to the set `key`; concurrent adders never lose one."""
+        ...
+
+    def set_members(self, key: str) -> list[str]:
+        """Return the sorted members of the set `key` (empty when there is none)."""
+        ...
+
+    def write(self, batch: Batch) -> None:
+        """Apply every write of `batch`, in order, in one transaction: all of them or none.
+
+        SQLite: one ``BEGIN IMMEDIATE`` transaction. Redis: one ``MULTI``/``EXEC`` (which the
+        server applies as a unit, journals as a unit in its AOF and never snapshots halfway).
+        """
         ...
 
     def close(self) -> None:

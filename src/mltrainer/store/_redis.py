@@ -1,9 +1,12 @@
 """The shared production backend: a real Redis server through redis-py.
 
-Layout under ``{prefix}``: values at ``{prefix}:kv:{key}``; series in sorted sets
-``{prefix}:ts:{series}`` scored by epoch seconds, each member ``{seq:020d}:{json}`` with
-``seq`` from ``INCR {prefix}:seq`` so equal points at one time are all kept, in insertion
-order; bounded lists at ``{prefix}:list:{key}``. Only core commands (no ``TS.*`` module).
+Layout under ``{prefix}``: values (JSON strings) at ``{prefix}:kv:{key}``; series in sorted
+sets ``{prefix}:ts:{series}`` scored by epoch seconds. An unkeyed point is the member
+``{seq:020d}:{json}`` with ``seq`` from ``INCRBY {prefix}:seq``, so equal points at one time
+are all kept, in insertion order; a keyed point is the member ``~{point key}`` with its JSON
+in the hash ``{prefix}:tsv:{series}`` (field = point key), so rewriting it replaces it.
+Bounded lists at ``{prefix}:list:{key}``, sets at ``{prefix}:set:{key}``. A batch is one
+``MULTI``/``EXEC``. Only core commands (no ``TS.*`` module).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ import redis
 from mltrainer._logging import logger
 from mltrainer.exceptions import ConfigError, StoreError
 
+from ._batch import Add, Append, Batch, BatchWrites, Push, Put, Trim, ops_of, trim_op
 from ._checks import check_count, check_name
-from ._codec import decode, encode
-from ._timestamps import from_epoch, now_epoch, to_epoch
+from ._codec import decode
+from ._timestamps import from_epoch, to_epoch
 from ._urls import mask_password, passwords_in
 
 if TYPE_CHECKING:
@@ -31,14 +35,36 @@ if TYPE_CHECKING:
 __all__ = ["RedisStore"]
 
 _SEQ_DIGITS = 20  # INCR counts to 2**63 - 1: 19 digits
+_KEYED = "~"  # first character of a keyed point's member (numbered members start with a digit)
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+
+# Trim a series and drop the values of the keyed points it removes, atomically.
+# KEYS: sorted set, value hash. ARGV: epoch seconds `before` ('' = none), `keep_last` ('' = none)
+_TRIM_SCRIPT = """
+local zset, values, removed = KEYS[1], KEYS[2], 0
+local function drop(members)
+  for i = 1, #members, 500 do
+    local chunk, fields = {}, {}
+    for j = i, math.min(i + 499, #members) do
+      local m = members[j]
+      chunk[#chunk + 1] = m
+      if string.sub(m, 1, 1) == '~' then fields[#fields + 1] = string.sub(m, 2) end
+    end
+    removed = removed + redis.call('ZREM', zset, unpack(chunk))
+    if #fields > 0 then redis.call('HDEL', values, unpack(fields)) end
+  end
+end
+if ARGV[1] ~= '' then drop(redis.call('ZRANGE', zset, '-inf', '(' .. ARGV[1], 'BYSCORE')) end
+if ARGV[2] ~= '' then drop(redis.call('ZRANGE', zset, 0, -tonumber(ARGV[2]) - 1)) end
+return removed
+"""
 
 
 def _text(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
 
 
-class RedisStore:
+class RedisStore(BatchWrites):
     """A :class:`Store` on a Redis server, shared by processes and hosts.
 
     Parameters
@@ -117,12 +143,6 @@ class RedisStore:
             raw = client.get(f"{self.prefix}:kv:{key}")
         return default if raw is None else decode(raw)
 
-    def put(self, key: str, value: Any) -> None:
-        """Store the JSON-serialisable `value` under `key`, replacing any previous value."""
-        payload = encode(check_name(key, name="key"), value)
-        with self._call("put", key) as client:
-            client.set(f"{self.prefix}:kv:{key}", payload)
-
     def delete(self, key: str) -> bool:
         """Delete `key`; return whether it existed."""
         check_name(key, name="key")
@@ -137,14 +157,6 @@ class RedisStore:
         with self._call("keys", prefix) as client:
             found = {_text(raw) for raw in client.scan_iter(match=pattern, count=1000)}
         return sorted(key[len(head) :] for key in found if key.startswith(head + prefix))
-
-    def append(self, series: str, value: Any, *, timestamp: TimeLike | None = None) -> None:
-        """Append a point to `series` at `timestamp` (default: now, UTC)."""
-        payload = encode(check_name(series, name="series"), value)
-        ts = now_epoch() if timestamp is None else to_epoch(timestamp, name="timestamp")
-        with self._call("append", series) as client:
-            seq = int(client.incr(f"{self.prefix}:seq"))
-            client.zadd(f"{self.prefix}:ts:{series}", {f"{seq:0{_SEQ_DIGITS}d}:{payload}": ts})
 
     def range(
         self,
@@ -161,7 +173,7 @@ class RedisStore:
         count = None if limit is None else check_count(limit, name="limit", minimum=0)
         if count == 0:
             return []
-        name = f"{self.prefix}:ts:{series}"
+        name, values = self._series_keys(series)
         with self._call("range", series) as client:
             if count is None:
                 reply = client.zrange(name, lo, hi, byscore=True, withscores=True)
@@ -169,37 +181,35 @@ class RedisStore:
                 reply = client.zrange(
                     name, hi, lo, desc=True, byscore=True, withscores=True, offset=0, num=count
                 )[::-1]
-        rows = cast("list[tuple[bytes | str, float]]", reply)
-        return [(from_epoch(score), decode(member[_SEQ_DIGITS + 1 :])) for member, score in rows]
+            rows = [(_text(member), score) for member, score in cast("Any", reply)]
+            keys = [member[1:] for member, _ in rows if member.startswith(_KEYED)]
+            found = client.hmget(values, keys) if keys else []
+        keyed = dict(zip(keys, cast("list[bytes | None]", found), strict=True))
+        points = []
+        for member, score in rows:
+            if not member.startswith(_KEYED):
+                points.append((from_epoch(score), decode(member[_SEQ_DIGITS + 1 :])))
+            elif (raw := keyed[member[1:]]) is not None:  # else trimmed while being read
+                points.append((from_epoch(score), decode(raw)))
+        return points
+
+    def _series_keys(self, series: str) -> tuple[str, str]:
+        return f"{self.prefix}:ts:{series}", f"{self.prefix}:tsv:{series}"
+
+    def _trim_args(self, op: Trim) -> tuple[str, str, str, str]:
+        before = "" if op.before is None else repr(op.before)
+        keep = "" if op.keep_last is None else str(op.keep_last)
+        return (*self._series_keys(op.series), before, keep)
 
     def trim(
         self, series: str, *, before: TimeLike | None = None, keep_last: int | None = None
     ) -> int:
-        """Delete points with ``t < before`` and all but the newest `keep_last` (MULTI/EXEC)."""
-        check_name(series, name="series")
-        lo = None if before is None else to_epoch(before, name="before")
-        keep = None if keep_last is None else check_count(keep_last, name="keep_last", minimum=0)
-        if lo is None and keep is None:
+        """Delete points with ``t < before`` and all but the newest `keep_last` (one script)."""
+        op = trim_op(series, before=before, keep_last=keep_last)
+        if op.before is None and op.keep_last is None:
             return 0
-        name = f"{self.prefix}:ts:{series}"
         with self._call("trim", series) as client:
-            pipe = client.pipeline(transaction=True)
-            if lo is not None:
-                pipe.zremrangebyscore(name, "-inf", f"({lo!r}")
-            if keep is not None:  # members tie-break by their zero-padded sequence number
-                pipe.zremrangebyrank(name, 0, -keep - 1)
-            return sum(int(n) for n in pipe.execute())
-
-    def push(self, key: str, value: Any, *, max_len: int) -> None:
-        """Prepend `value` to the list `key` and trim it to `max_len` items (MULTI/EXEC)."""
-        payload = encode(check_name(key, name="key"), value)
-        max_len = check_count(max_len, name="max_len", minimum=1)
-        name = f"{self.prefix}:list:{key}"
-        with self._call("push", key) as client:
-            pipe = client.pipeline(transaction=True)
-            pipe.lpush(name, payload)
-            pipe.ltrim(name, 0, max_len - 1)
-            pipe.execute()
+            return int(cast("int", client.eval(_TRIM_SCRIPT, 2, *self._trim_args(op))))
 
     def recent(self, key: str, n: int | None = None) -> list[Any]:
         """Return the newest `n` items (all when None) of the list `key`, newest first."""
@@ -211,6 +221,44 @@ class RedisStore:
                 return []
         with self._call("recent", key) as client:
             return [decode(raw) for raw in client.lrange(f"{self.prefix}:list:{key}", 0, stop)]
+
+    def set_members(self, key: str) -> list[str]:
+        """Return the sorted members of the set `key` (empty when there is none)."""
+        check_name(key, name="key")
+        with self._call("set_members", key) as client:
+            raw = cast("set[bytes]", client.smembers(f"{self.prefix}:set:{key}"))
+        return sorted(_text(member) for member in raw)
+
+    def write(self, batch: Batch) -> None:
+        """Apply every write of `batch`, in order, in one ``MULTI``/``EXEC`` transaction."""
+        ops, what = ops_of(batch)
+        if not ops:
+            return
+        numbered = sum(isinstance(op, Append) and op.point_key is None for op in ops)
+        with self._call("write", what) as client:
+            # sequence numbers are taken before the transaction: a failed one leaves a gap
+            seq = int(client.incrby(f"{self.prefix}:seq", numbered)) - numbered if numbered else 0
+            pipe = client.pipeline(transaction=True)
+            for op in ops:
+                if isinstance(op, Put):
+                    pipe.set(f"{self.prefix}:kv:{op.key}", op.payload)
+                elif isinstance(op, Append):
+                    name, values = self._series_keys(op.series)
+                    if op.point_key is None:
+                        seq += 1
+                        pipe.zadd(name, {f"{seq:0{_SEQ_DIGITS}d}:{op.payload}": op.ts})
+                    else:  # ZADD moves the member to its new time, HSET replaces the value
+                        pipe.zadd(name, {f"{_KEYED}{op.point_key}": op.ts})
+                        pipe.hset(values, op.point_key, op.payload)
+                elif isinstance(op, Push):
+                    name = f"{self.prefix}:list:{op.key}"
+                    pipe.lpush(name, op.payload)
+                    pipe.ltrim(name, 0, op.max_len - 1)
+                elif isinstance(op, Add):
+                    pipe.sadd(f"{self.prefix}:set:{op.key}", *op.members)
+                else:
+                    pipe.eval(_TRIM_SCRIPT, 2, *self._trim_args(op))
+            pipe.execute()
 
     def close(self) -> None:
         """Close the connection pool; further calls raise ``StoreError``. Idempotent."""

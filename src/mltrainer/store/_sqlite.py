@@ -1,4 +1,10 @@
-"""The embedded default backend: one SQLite file (stdlib ``sqlite3``), WAL mode."""
+"""The embedded default backend: one SQLite file (stdlib ``sqlite3``), WAL mode.
+
+Tables (the ``ns`` column holds the store's prefix): ``store_kv (ns, key, value)``;
+``store_series (seq, ns, series, ts, value, pkey)`` with a unique ``(ns, series, pkey)`` for
+keyed points; ``store_lists (seq, ns, key, value)``; ``store_sets (ns, key, member)``.
+Values are JSON text; ``ts`` is epoch seconds (UTC); ``seq`` orders ties by insertion.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +19,10 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from mltrainer._logging import logger
 from mltrainer.exceptions import StoreError
 
+from ._batch import Add, Append, Batch, BatchWrites, Op, Push, Put, Trim, ops_of, trim_op
 from ._checks import check_count, check_name
-from ._codec import decode, encode
-from ._timestamps import from_epoch, now_epoch, to_epoch
+from ._codec import decode
+from ._timestamps import from_epoch, to_epoch
 
 if TYPE_CHECKING:
     from ._protocol import TimeLike
@@ -30,7 +37,8 @@ CREATE TABLE IF NOT EXISTS store_kv (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS store_series (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    ns TEXT NOT NULL, series TEXT NOT NULL, ts REAL NOT NULL, value TEXT NOT NULL
+    ns TEXT NOT NULL, series TEXT NOT NULL, ts REAL NOT NULL, value TEXT NOT NULL,
+    pkey TEXT
 );
 CREATE INDEX IF NOT EXISTS store_series_idx ON store_series (ns, series, ts, seq);
 CREATE TABLE IF NOT EXISTS store_lists (
@@ -38,13 +46,31 @@ CREATE TABLE IF NOT EXISTS store_lists (
     ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS store_lists_idx ON store_lists (ns, key, seq);
+CREATE TABLE IF NOT EXISTS store_sets (
+    ns TEXT NOT NULL, key TEXT NOT NULL, member TEXT NOT NULL, PRIMARY KEY (ns, key, member)
+) WITHOUT ROWID;
 """
+
+# points by time; at one time unkeyed points in insertion order, then keyed ones by key
+# (the order of a Redis sorted set, whose keyed members sort after the numbered ones)
+_ORDER = "ts, pkey IS NOT NULL, pkey, seq"
+_ORDER_DESC = "ts DESC, pkey IS NOT NULL DESC, pkey DESC, seq DESC"
+
+# created after the migration below, since a file written before keyed points lacks `pkey`
+_KEYED_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS store_series_key ON store_series (ns, series, pkey) "
+    "WHERE pkey IS NOT NULL"
+)
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
     for statement in _SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(store_series)")}
+    if "pkey" not in columns:  # a store file from before keyed points: add the column
+        conn.execute("ALTER TABLE store_series ADD COLUMN pkey TEXT")
+    conn.execute(_KEYED_INDEX)
 
 
 def _set_pragmas(timeout: float) -> Callable[[sqlite3.Connection], None]:
@@ -55,7 +81,58 @@ def _set_pragmas(timeout: float) -> Callable[[sqlite3.Connection], None]:
     return set_pragmas
 
 
-class SQLiteStore:
+def _trim(conn: sqlite3.Connection, ns: str, op: Trim) -> int:
+    deleted = 0
+    if op.before is not None:
+        deleted += conn.execute(
+            "DELETE FROM store_series WHERE ns = ? AND series = ? AND ts < ?",
+            (ns, op.series, op.before),
+        ).rowcount
+    if op.keep_last is not None:
+        deleted += conn.execute(
+            "DELETE FROM store_series WHERE ns = ? AND series = ? AND seq NOT IN (SELECT "
+            f"seq FROM store_series WHERE ns = ? AND series = ? ORDER BY {_ORDER_DESC} LIMIT ?)",
+            (ns, op.series, ns, op.series, op.keep_last),
+        ).rowcount
+    return deleted
+
+
+def _apply(conn: sqlite3.Connection, ns: str, op: Op) -> None:
+    """Run one write of a batch inside the caller's transaction."""
+    if isinstance(op, Put):
+        conn.execute(
+            "INSERT OR REPLACE INTO store_kv (ns, key, value) VALUES (?, ?, ?)",
+            (ns, op.key, op.payload),
+        )
+    elif isinstance(op, Append):
+        if op.point_key is not None:
+            conn.execute(
+                "DELETE FROM store_series WHERE ns = ? AND series = ? AND pkey = ?",
+                (ns, op.series, op.point_key),
+            )
+        conn.execute(
+            "INSERT INTO store_series (ns, series, ts, value, pkey) VALUES (?, ?, ?, ?, ?)",
+            (ns, op.series, op.ts, op.payload, op.point_key),
+        )
+    elif isinstance(op, Push):
+        conn.execute(
+            "INSERT INTO store_lists (ns, key, value) VALUES (?, ?, ?)", (ns, op.key, op.payload)
+        )
+        conn.execute(
+            "DELETE FROM store_lists WHERE ns = ? AND key = ? AND seq <= (SELECT seq FROM "
+            "store_lists WHERE ns = ? AND key = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+            (ns, op.key, ns, op.key, op.max_len),
+        )
+    elif isinstance(op, Add):
+        conn.executemany(
+            "INSERT OR IGNORE INTO store_sets (ns, key, member) VALUES (?, ?, ?)",
+            [(ns, op.key, member) for member in op.members],
+        )
+    else:
+        _trim(conn, ns, op)
+
+
+class SQLiteStore(BatchWrites):
     """A :class:`Store` in one SQLite database file, safe across threads and processes.
 
     One connection guarded by a lock serves all threads; WAL mode and a busy timeout let
@@ -147,12 +224,6 @@ class SQLiteStore:
         rows = self._rows("get", key, sql, (self.prefix, key))
         return decode(rows[0][0]) if rows else default
 
-    def put(self, key: str, value: Any) -> None:
-        """Store the JSON-serialisable `value` under `key`, replacing any previous value."""
-        payload = encode(check_name(key, name="key"), value)
-        sql = "INSERT OR REPLACE INTO store_kv (ns, key, value) VALUES (?, ?, ?)"
-        self._transaction("put", key, lambda c: c.execute(sql, (self.prefix, key, payload)))
-
     def delete(self, key: str) -> bool:
         """Delete `key`; return whether it existed."""
         check_name(key, name="key")
@@ -167,15 +238,6 @@ class SQLiteStore:
         sql = "SELECT key FROM store_kv WHERE ns = ? AND substr(key, 1, ?) = ?"
         rows = self._rows("keys", prefix, sql, (self.prefix, len(prefix), prefix))
         return sorted(row[0] for row in rows)
-
-    def append(self, series: str, value: Any, *, timestamp: TimeLike | None = None) -> None:
-        """Append a point to `series` at `timestamp` (default: now, UTC)."""
-        payload = encode(check_name(series, name="series"), value)
-        ts = now_epoch() if timestamp is None else to_epoch(timestamp, name="timestamp")
-        sql = "INSERT INTO store_series (ns, series, ts, value) VALUES (?, ?, ?, ?)"
-        self._transaction(
-            "append", series, lambda c: c.execute(sql, (self.prefix, series, ts, payload))
-        )
 
     def range(
         self,
@@ -192,12 +254,12 @@ class SQLiteStore:
         where = "ns = ? AND series = ? AND ts >= ? AND ts <= ?"
         params: tuple[Any, ...] = (self.prefix, series, lo, hi)
         if limit is None:
-            sql = f"SELECT ts, value FROM store_series WHERE {where} ORDER BY ts, seq"
+            sql = f"SELECT ts, value FROM store_series WHERE {where} ORDER BY {_ORDER}"
         else:
             params = (*params, check_count(limit, name="limit", minimum=0))
             sql = (
-                f"SELECT ts, value FROM (SELECT ts, seq, value FROM store_series WHERE {where} "
-                "ORDER BY ts DESC, seq DESC LIMIT ?) ORDER BY ts, seq"
+                f"SELECT ts, value FROM (SELECT ts, seq, pkey, value FROM store_series WHERE "
+                f"{where} ORDER BY {_ORDER_DESC} LIMIT ?) ORDER BY {_ORDER}"
             )
         rows = self._rows("range", series, sql, params)
         return [(from_epoch(ts), decode(value)) for ts, value in rows]
@@ -206,46 +268,8 @@ class SQLiteStore:
         self, series: str, *, before: TimeLike | None = None, keep_last: int | None = None
     ) -> int:
         """Delete points with ``t < before`` and all but the newest `keep_last`; return count."""
-        check_name(series, name="series")
-        lo = None if before is None else to_epoch(before, name="before")
-        keep = None if keep_last is None else check_count(keep_last, name="keep_last", minimum=0)
-        ns = self.prefix
-
-        def work(conn: sqlite3.Connection) -> int:
-            deleted = 0
-            if lo is not None:
-                deleted += conn.execute(
-                    "DELETE FROM store_series WHERE ns = ? AND series = ? AND ts < ?",
-                    (ns, series, lo),
-                ).rowcount
-            if keep is not None:
-                deleted += conn.execute(
-                    "DELETE FROM store_series WHERE ns = ? AND series = ? AND seq NOT IN (SELECT "
-                    "seq FROM store_series WHERE ns = ? AND series = ? ORDER BY ts DESC, seq DESC "
-                    "LIMIT ?)",
-                    (ns, series, ns, series, keep),
-                ).rowcount
-            return deleted
-
-        return self._transaction("trim", series, work)
-
-    def push(self, key: str, value: Any, *, max_len: int) -> None:
-        """Prepend `value` to the list `key` and trim it to `max_len` items, atomically."""
-        payload = encode(check_name(key, name="key"), value)
-        max_len = check_count(max_len, name="max_len", minimum=1)
-        ns = self.prefix
-
-        def work(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO store_lists (ns, key, value) VALUES (?, ?, ?)", (ns, key, payload)
-            )
-            conn.execute(
-                "DELETE FROM store_lists WHERE ns = ? AND key = ? AND seq <= (SELECT seq FROM "
-                "store_lists WHERE ns = ? AND key = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-                (ns, key, ns, key, max_len),
-            )
-
-        self._transaction("push", key, work)
+        op = trim_op(series, before=before, keep_last=keep_last)
+        return self._transaction("trim", series, lambda conn: _trim(conn, self.prefix, op))
 
     def recent(self, key: str, n: int | None = None) -> list[Any]:
         """Return the newest `n` items (all when None) of the list `key`, newest first."""
@@ -254,6 +278,24 @@ class SQLiteStore:
         sql = "SELECT value FROM store_lists WHERE ns = ? AND key = ? ORDER BY seq DESC LIMIT ?"
         rows = self._rows("recent", key, sql, (self.prefix, key, count))
         return [decode(row[0]) for row in rows]
+
+    def set_members(self, key: str) -> list[str]:
+        """Return the sorted members of the set `key` (empty when there is none)."""
+        check_name(key, name="key")
+        sql = "SELECT member FROM store_sets WHERE ns = ? AND key = ? ORDER BY member"
+        return [row[0] for row in self._rows("set_members", key, sql, (self.prefix, key))]
+
+    def write(self, batch: Batch) -> None:
+        """Apply every write of `batch`, in order, in one ``BEGIN IMMEDIATE`` transaction."""
+        ops, what = ops_of(batch)
+        if not ops:
+            return
+
+        def work(conn: sqlite3.Connection) -> None:
+            for op in ops:
+                _apply(conn, self.prefix, op)
+
+        self._transaction("write", what, work)
 
     def close(self) -> None:
         """Close the connection; further calls raise ``StoreError``. Idempotent."""

@@ -7,14 +7,14 @@ from typing import Any
 
 from mltrainer.config import Config
 from mltrainer.exceptions import NotFoundError
-from mltrainer.store import open_store
+from mltrainer.store import open_store, tuning_key
 
 __all__ = ["TuneResult", "load_best_params", "store_key", "write_result"]
 
 
 def store_key(config: Config, leaf: str) -> str:
     """Store key of a tuning record of this model: ``tuning/<name>/<model type>/<leaf>``."""
-    return f"tuning/{config.name}/{config.model.type}/{leaf}"
+    return tuning_key(config.name, config.model.type, leaf)
 
 
 @dataclass

@@ -1,0 +1,345 @@
+"""Store records: the name of every key mltrainer writes, and the JSON records stored there.
+
+Every writer and reader of the store (the Trainer, tuning, monitoring, and the services that
+read mltrainer's Redis) builds its keys here, so the schema lives in one module and in
+``docs/store.md``. Names inside keys (model, metric, rule, model type) follow one rule,
+:func:`valid_name`: a letter or digit, then letters, digits, ``.``, ``_`` or ``-``; so no
+name can contain ``/`` and no key can be read as another.
+
+=====================================  ===========  ==========================================
+key (inside the store's prefix)        kind         value
+=====================================  ===========  ==========================================
+``train/<model>/scores``               series       :class:`TrainScores`, one point per run
+``train/<model>/latest``               key          :class:`TrainScores` of the latest run
+``tuning/<model>/<type>/best``         key          :class:`BestParams` (promoted only)
+``tuning/<model>/<type>/last``         key          the last tuning result (``TuneResult``)
+``tuning/<model>/<type>/history``      series       every tuning result
+``tuning/<model>/<type>/last_run``     key          :class:`TuningRun` (the schedule's clock)
+``monitor/<model>/<metric>``           series       :class:`MetricPoint`, keyed by
+                                                    :func:`metric_point_key`
+``monitor/<model>/metrics``            set          names of the tracked metrics
+``monitor/<model>/drift/latest``       key          the latest drift report of the model
+``alerts/<model>``                     list         :class:`Alert`, newest first, bounded
+``alerts/<model>/<rule>/last_fired``   key          ISO time the rule last fired (cooldown)
+``decisions/<model>``                  stream       decision records (append-only)
+``stream/<model>/offset``              key          last processed entry of the bar stream
+``stream/<model>/checkpoint``          key          the online learner's checkpoint record
+``stream/<model>/status``              key          the online learner's status
+=====================================  ===========  ==========================================
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, fields
+from datetime import datetime
+from numbers import Real
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from mltrainer.exceptions import ConfigError, StoreError
+
+from ._protocol import TimeLike
+from ._timestamps import from_epoch, to_epoch
+
+__all__ = [
+    "TUNING_LEAVES",
+    "Alert",
+    "BestParams",
+    "MetricPoint",
+    "TrainScores",
+    "TuningRun",
+    "alert_last_fired_key",
+    "alerts_key",
+    "decisions_stream",
+    "drift_latest_key",
+    "metric_point_key",
+    "metric_series",
+    "stream_checkpoint_key",
+    "stream_offset_key",
+    "stream_status_key",
+    "tracked_metrics_key",
+    "train_latest_key",
+    "train_scores_series",
+    "tuning_key",
+    "valid_name",
+]
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+#: The records a tuning run writes under ``tuning/<model>/<model type>/``.
+TUNING_LEAVES: tuple[str, ...] = ("best", "last", "history", "last_run")
+
+
+def valid_name(value: Any, *, what: str = "model name") -> str:
+    """Return `value` when it may appear in a store key, else raise ``ConfigError``.
+
+    Parameters
+    ----------
+    value : Any
+        A model, metric, rule or model-type name.
+    what : str, default "model name"
+        What the name is, for the message (``"metric name"``, ``"rule name"``...).
+
+    Examples
+    --------
+    >>> valid_name("spy-direction")
+    'spy-direction'
+    >>> valid_name("drift.n_drifted", what="metric name")
+    'drift.n_drifted'
+    """
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise ConfigError(
+            f"{what} {value!r} is invalid: start with a letter or digit, then use only "
+            "letters, digits, '.', '_' or '-', e.g. 'spy-direction' or 'drift.n_drifted'"
+        )
+    return value
+
+
+# -- keys ---------------------------------------------------------------------------------------
+def train_scores_series(model: str) -> str:
+    """Series of the mean CV scores of every training run: ``train/<model>/scores``."""
+    return f"train/{valid_name(model)}/scores"
+
+
+def train_latest_key(model: str) -> str:
+    """Key of the latest training run's scores: ``train/<model>/latest``."""
+    return f"train/{valid_name(model)}/latest"
+
+
+def tuning_key(model: str, model_type: str, leaf: str) -> str:
+    """Key (or, for ``history``, series) of a tuning record: ``tuning/<model>/<type>/<leaf>``.
+
+    Parameters
+    ----------
+    model : str
+        The config's ``name``.
+    model_type : str
+        The catalogue model type (``xgboost``, ``lightgbm``...).
+    leaf : {"best", "last", "history", "last_run"}
+        ``best`` the promoted params (:class:`BestParams`), ``last`` the last result,
+        ``history`` the series of results, ``last_run`` the schedule's :class:`TuningRun`.
+
+    Examples
+    --------
+    >>> tuning_key("sp500-direction", "xgboost", "best")
+    'tuning/sp500-direction/xgboost/best'
+    """
+    if leaf not in TUNING_LEAVES:
+        raise ConfigError(f"tuning record {leaf!r} is unknown; use one of {TUNING_LEAVES}")
+    return f"tuning/{valid_name(model)}/{valid_name(model_type, what='model type')}/{leaf}"
+
+
+def metric_series(model: str, metric: str) -> str:
+    """Series of one monitored metric: ``monitor/<model>/<metric>``.
+
+    Examples
+    --------
+    >>> metric_series("spy", "roc_auc")
+    'monitor/spy/roc_auc'
+    """
+    return f"monitor/{valid_name(model)}/{valid_name(metric, what='metric name')}"
+
+
+def tracked_metrics_key(model: str) -> str:
+    """Set of the names of the metrics tracked for a model: ``monitor/<model>/metrics``."""
+    return f"monitor/{valid_name(model)}/metrics"
+
+
+def metric_point_key(version: int | None, timestamp: TimeLike) -> str:
+    """Point key of a metric point: one point per (model, version, metric, timestamp).
+
+    The series names the model and metric; the key names the version and the UTC time to
+    the microsecond, so a monitoring run written again replaces its points.
+
+    Examples
+    --------
+    >>> metric_point_key(3, 1740787200.0)
+    '3@2025-03-01T00:00:00.000000Z'
+    >>> metric_point_key(None, 0.0)
+    'none@1970-01-01T00:00:00.000000Z'
+    """
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise ConfigError(f"version={version!r} is invalid; pass an integer model version")
+    stamp = from_epoch(to_epoch(timestamp, name="timestamp"))
+    label = "none" if version is None else str(int(version))
+    return f"{label}@{stamp.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
+
+
+def drift_latest_key(model: str) -> str:
+    """Key of the latest drift report of a model: ``monitor/<model>/drift/latest``."""
+    return f"monitor/{valid_name(model)}/drift/latest"
+
+
+def alerts_key(model: str) -> str:
+    """Bounded list of a model's alert records, newest first: ``alerts/<model>``."""
+    return f"alerts/{valid_name(model)}"
+
+
+def alert_last_fired_key(model: str, rule: str) -> str:
+    """Key of the ISO time a rule last fired: ``alerts/<model>/<rule>/last_fired``."""
+    return f"alerts/{valid_name(model)}/{valid_name(rule, what='rule name')}/last_fired"
+
+
+def decisions_stream(model: str) -> str:
+    """Append-only stream of a model's critical-decision records: ``decisions/<model>``."""
+    return f"decisions/{valid_name(model)}"
+
+
+def stream_offset_key(model: str) -> str:
+    """Key of the last bar-stream entry the online learner processed: ``stream/<model>/offset``."""
+    return f"stream/{valid_name(model)}/offset"
+
+
+def stream_checkpoint_key(model: str) -> str:
+    """Key of the online learner's latest checkpoint record: ``stream/<model>/checkpoint``."""
+    return f"stream/{valid_name(model)}/checkpoint"
+
+
+def stream_status_key(model: str) -> str:
+    """Key of the online learner's status: ``stream/<model>/status``."""
+    return f"stream/{valid_name(model)}/status"
+
+
+# -- records ------------------------------------------------------------------------------------
+class _Record:
+    """A JSON object in the store: ``to_dict`` writes it, ``from_dict`` reads it back.
+
+    ``from_dict`` ignores keys it does not know (records written by a newer mltrainer stay
+    readable) and raises ``StoreError`` naming the record when a required field is missing.
+    """
+
+    kind: ClassVar[str] = "record"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-ready dict stored in the store."""
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Self:
+        """Rebuild the record from the dict read from the store."""
+        if not isinstance(data, Mapping):
+            raise StoreError(
+                f"a stored {cls.kind} record is not a JSON object but {type(data).__name__}; "
+                "was the key written by something other than mltrainer?"
+            )
+        known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+        missing = [
+            name
+            for name, f in known.items()
+            if f.default is MISSING and f.default_factory is MISSING and name not in data
+        ]
+        if missing:
+            raise StoreError(
+                f"a stored {cls.kind} record lacks {', '.join(missing)}; "
+                f"it has {', '.join(sorted(map(str, data))) or 'no fields'}"
+            )
+        return cls(**{name: value for name, value in data.items() if name in known})
+
+
+@dataclass
+class TrainScores(_Record):
+    """The mean CV scores of one training run (``train/<model>/scores`` and ``/latest``)."""
+
+    kind: ClassVar[str] = "train scores"
+
+    version: int
+    scores: dict[str, float]
+    cv: str
+    path: str
+
+
+@dataclass
+class BestParams(_Record):
+    """Promoted tuned params (``tuning/<model>/<type>/best``): what ``params: optimized`` reads."""
+
+    kind: ClassVar[str] = "best params"
+
+    params: dict[str, Any]
+    score: float
+    scorer: str
+    study: str
+    storage: str
+    n_trials: int
+    time: str
+    p_value: float | None = None
+    fixed_score: float | None = None
+
+
+@dataclass
+class TuningRun(_Record):
+    """When the last tuning run finished (``tuning/<model>/<type>/last_run``), ISO time."""
+
+    kind: ClassVar[str] = "tuning run"
+
+    time: str
+
+    @property
+    def epoch(self) -> float:
+        """The time as epoch seconds."""
+        return datetime.fromisoformat(self.time).timestamp()
+
+
+@dataclass
+class MetricPoint(_Record):
+    """One monitored value (a point of ``monitor/<model>/<metric>``).
+
+    ``value`` is None when the metric was NaN or infinite, with the ``reason``; such a value
+    is never stored as a number. ``version`` is the model version it belongs to.
+    """
+
+    kind: ClassVar[str] = "metric point"
+
+    value: float | None
+    reason: str | None = None
+    version: int | None = None
+
+    @classmethod
+    def measure(
+        cls, value: Any, *, reason: str | None = None, version: int | None = None
+    ) -> MetricPoint:
+        """The point of a measured `value` (a real number; NaN/inf become None + reason)."""
+        if isinstance(value, bool | np.bool_):
+            value = float(value)
+        if not isinstance(value, Real):
+            raise ConfigError(
+                f"metric value {value!r} is not a number; track floats (NaN is recorded as null)"
+            )
+        number = float(value)
+        if math.isfinite(number):
+            return cls(number, None, None if version is None else int(version))
+        why = reason or ("NaN" if math.isnan(number) else "infinite")
+        return cls(None, why, None if version is None else int(version))
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"value": 0.53, "version": 3}`` (``reason`` and ``version`` only when set)."""
+        out: dict[str, Any] = {"value": self.value}
+        if self.reason is not None:
+            out["reason"] = self.reason
+        if self.version is not None:
+            out["version"] = self.version
+        return out
+
+
+@dataclass
+class Alert(_Record):
+    """One fired alert rule, as pushed to ``alerts/<model>`` and sent to sinks."""
+
+    kind: ClassVar[str] = "alert"
+
+    model: str
+    rule: str
+    metric: str
+    op: str
+    threshold: float
+    value: float
+    window: int
+    timestamp: str
+    version: int | None
+    action: str
+    message: str
+    new_version: int | None = None
+    error: str | None = None
