@@ -48,14 +48,6 @@ class LoadedModel:
     estimator : object
         The deserialised model (XGBoost wrapper, LightGBM adapter, scikit-learn estimator,
         or a composite of those).
-
-    Examples
-    --------
-    >>> model = load_model("spy")  # doctest: +SKIP
-    >>> model.members  # doctest: +SKIP
-    {'xgb': XGBClassifier(...), 'lgbm': LightGBMClassifierAdapter(n_features_in_=3)}
-    >>> shap.TreeExplainer(model.native("xgb"))  # doctest: +SKIP
-    >>> X[model.member_features("xgb")]  # doctest: +SKIP
     """
 
     def __init__(
