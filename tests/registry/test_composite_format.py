@@ -275,7 +275,7 @@ def test_only_exact_composite_classes_are_saved(
 def test_extra_file_clashing_with_a_member_file_is_refused(
     data: dict[str, Any], registry: ModelRegistry
 ) -> None:
-    with pytest.raises(ConfigError, match="clashes with a file of the composite model"):
+    with pytest.raises(ConfigError, match=r"invalid.*'member-\*'"):
         registry.save(
             "pair",
             _booster_pair(data),
@@ -283,4 +283,8 @@ def test_extra_file_clashing_with_a_member_file_is_refused(
             extra_files={"member-xgb.json": b"{}"},
         )
     assert registry.list_models() == []
-    assert not list((registry.root / "pair").iterdir())  # no temp folder left
+    assert not (registry.root / "pair").exists()  # refused before anything was written
+    plain = LogisticRegression().fit(data["X"], data["y"])
+    for name in ("spec.json", "model.txt", "member-a.skops"):
+        with pytest.raises(ConfigError, match="invalid"):
+            registry.save("plain", plain, feature_names=FEATURES, extra_files={name: b"{}"})

@@ -35,6 +35,9 @@ RESERVED_KEYS = (
     "git_commit",
     "parent",
 )
+# the registry's files and the names model formats write (model.*, spec.json, member-*)
+_RESERVED_FILES = frozenset([METADATA, MANIFEST, "spec.json"])
+_RESERVED_PREFIXES = ("model.", "member-")
 _VERSION_DIR = re.compile(r"[1-9][0-9]*")
 _EXTRA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _MAX_ATTEMPTS = 10_000
@@ -139,9 +142,9 @@ def check_extra_files(extra_files: Mapping[str, bytes] | None) -> dict[str, byte
     Raises
     ------
     ConfigError
-        For a name that is not a plain file name or is ``metadata.json`` /
-        ``MANIFEST.json``, or a value that is not bytes. A clash with a model file is
-        found when the model is written.
+        For a name that is not a plain file name, is ``metadata.json``, ``MANIFEST.json``
+        or ``spec.json`` or starts with ``model.`` or ``member-`` (the names model formats
+        write), or a value that is not bytes.
     """
     if extra_files is None:
         return {}
@@ -149,12 +152,17 @@ def check_extra_files(extra_files: Mapping[str, bytes] | None) -> dict[str, byte
         raise ConfigError(
             f"extra_files must map file names to bytes, got {type(extra_files).__name__}"
         )
-    reserved = {METADATA, MANIFEST}
     for name, data in extra_files.items():
-        if not isinstance(name, str) or not _EXTRA_NAME.fullmatch(name) or name in reserved:
+        if (
+            not isinstance(name, str)
+            or not _EXTRA_NAME.fullmatch(name)
+            or name in _RESERVED_FILES
+            or name.startswith(_RESERVED_PREFIXES)
+        ):
             raise ConfigError(
                 f"extra_files name {name!r} is invalid: use a plain file name such as "
-                f"'profile.json' (letters, digits, '.', '_', '-'), not one of {sorted(reserved)}"
+                f"'profile.json' (letters, digits, '.', '_', '-'), not one of "
+                f"{sorted(_RESERVED_FILES)} nor 'model.*' / 'member-*' (the model's own files)"
             )
         if not isinstance(data, bytes):
             raise ConfigError(
