@@ -37,7 +37,7 @@ from mltrainer.registry import (
     is_trusted_type,
     load_model,
 )
-from mltrainer.registry import _formats as formats_module
+from mltrainer.registry import _skops as skops_module
 
 FEATURES = ["ret_1", "rsi_14", "vol_20", "mom_5"]
 N_ROWS = 200
@@ -309,11 +309,11 @@ def test_crash_in_format_writer_leaves_no_half_version(
     model = _fit_pipeline(data)
     registry.save("spy", model, feature_names=FEATURES)
 
-    def crash(self: Any, model: Any, directory: Path) -> dict[str, Any]:
+    def crash(self: Any, model: Any, directory: Path, *, stem: str = "model") -> dict[str, Any]:
         (directory / "model.skops").write_bytes(b"half a model")
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(formats_module.SkopsFormat, "save", crash)
+    monkeypatch.setattr(skops_module.SkopsFormat, "save", crash)
     with pytest.raises(RuntimeError, match="disk full"):
         registry.save("spy", model, feature_names=FEATURES)
     monkeypatch.undo()
@@ -499,6 +499,7 @@ def test_trusted_type_allow_list() -> None:
     assert not is_trusted_type("numpy.load")
     assert not is_trusted_type("sklearnx.Model")
     assert not is_trusted_type("tests.test_registry.Doubler")
+    assert not is_trusted_type("sklearn.datasets._base.load_iris")
 
 
 def test_unknown_names_suggest(data: dict[str, Any], registry: ModelRegistry) -> None:
@@ -548,3 +549,75 @@ def test_no_pickle_imports_in_registry_source() -> None:
         assert not pattern.search(text), source
         assert "pickle.load" not in text, source
         assert "joblib." not in text, source
+
+
+def test_lineage_records_and_walks_parents(data: dict[str, Any], registry: ModelRegistry) -> None:
+    model = _fit_pipeline(data)
+    assert registry.save("spy", model, feature_names=FEATURES).version == 1
+    registry.save("spy", model, feature_names=FEATURES, parent=1)  # 2: an update of 1
+    registry.save("spy", model, feature_names=FEATURES)  # 3: a fresh retrain
+    registry.promote("spy", 2)
+    registry.save("spy", model, feature_names=FEATURES, parent=np.int64(2))  # type: ignore[arg-type]
+    registry.save("spy", model, feature_names=FEATURES, parent=registry.resolve("spy", "latest"))
+    assert registry.metadata("spy", 2)["parent"] == 1
+    assert registry.metadata("spy", 3)["parent"] is None
+    assert registry.lineage("spy") == [4, 2, 1]
+    assert registry.lineage("spy", "production") == [1]
+    assert registry.lineage("spy", 3) == []
+    assert [r["parent"] for r in registry.list_versions("spy")] == [None, 1, None, 2, 4]
+    with pytest.raises(NotFoundError, match=r"parent version 9 of model 'spy' does not exist"):
+        registry.save("spy", model, feature_names=FEATURES, parent=9)
+    with pytest.raises(NotFoundError, match="parent version 1 of model 'qqq'"):
+        registry.save("qqq", model, feature_names=FEATURES, parent=1)
+    for bad in (True, "2", 1.0):
+        with pytest.raises(ConfigError, match="parent must be a version number"):
+            registry.save("spy", model, feature_names=FEATURES, parent=bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="'parent' is reserved"):
+        registry.save("spy", model, feature_names=FEATURES, metadata={"parent": 1})
+    assert registry.resolve("spy", "latest") == 5  # refused saves wrote nothing
+    # an ancestor folder removed by hand ends the chain
+    import shutil
+
+    shutil.rmtree(registry.root / "spy" / "2")
+    assert registry.lineage("spy") == [4, 2]
+
+
+def test_lineage_refuses_parents_that_do_not_go_back(
+    data: dict[str, Any], registry: ModelRegistry
+) -> None:
+    model = _fit_pipeline(data)
+    registry.save("spy", model, feature_names=FEATURES)
+    saved = registry.save("spy", model, feature_names=FEATURES, parent=1)
+    meta_path = saved.path / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["parent"] = 2  # a loop, with the manifest's SHA fixed to match
+    payload = json.dumps(meta).encode()
+    meta_path.write_bytes(payload)
+    manifest_path = saved.path / "MANIFEST.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["metadata.json"] = hashlib.sha256(payload).hexdigest()
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ChecksumError, match="records parent 2, which is not an earlier version"):
+        registry.lineage("spy", 2)
+
+
+def test_list_versions_flags_a_tampered_or_broken_version(
+    data: dict[str, Any], registry: ModelRegistry
+) -> None:
+    model = _fit_pipeline(data)
+    for _ in range(4):
+        registry.save("spy", model, feature_names=FEATURES, metadata={"scores": {"mean": 0.5}})
+    model_dir = registry.root / "spy"
+    tampered = model_dir / "2" / "metadata.json"
+    tampered.write_text(tampered.read_text().replace('"mean": 0.5', '"mean": 0.9'))
+    (model_dir / "3" / "MANIFEST.json").unlink()
+    (model_dir / "4" / "metadata.json").unlink()
+    rows = {row["version"]: row for row in registry.list_versions("spy")}
+    assert rows[1]["ok"] is True
+    assert rows[1]["problem"] is None
+    assert rows[1]["score"] == 0.5
+    for version, reason in ((2, "has SHA-256"), (3, "MANIFEST.json is missing"), (4, "missing")):
+        assert rows[version]["ok"] is False
+        assert reason in rows[version]["problem"]
+        assert rows[version]["score"] is None  # a tampered score is not shown as real
+        assert rows[version]["created_at"] is None

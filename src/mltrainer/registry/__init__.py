@@ -1,15 +1,18 @@
 """Versioned model artifacts in safe formats, with checksums, atomic writes and aliases.
 
-Layout: ``<root>/<name>/<version>/`` holds the model file (XGBoost JSON, LightGBM text or
-skops), ``metadata.json`` and ``MANIFEST.json`` (SHA-256 of every other file);
-``<root>/<name>/aliases.json`` maps aliases such as ``production`` to versions. No pickle
-is ever written or read.
+Layout: ``<root>/<name>/<version>/`` holds the model's files (XGBoost JSON, LightGBM text
+or skops; a composite adds ``spec.json`` and one ``member-<name>.*`` file per member),
+``metadata.json`` and ``MANIFEST.json`` (the format, its options and the SHA-256 of every
+other file); ``<root>/<name>/aliases.json`` maps aliases such as ``production`` to
+versions. No pickle is ever written or read, and skops files load only when every object
+in them has one of the exact types :func:`is_trusted_type` accepts.
 """
 
-from mltrainer.registry._formats import ModelFormat, is_trusted_type
 from mltrainer.registry._lightgbm import LightGBMClassifierAdapter, LightGBMRegressorAdapter
 from mltrainer.registry._loaded import LoadedModel
+from mltrainer.registry._protocol import ModelFormat
 from mltrainer.registry._registry import ModelRegistry, ModelVersion, load_model
+from mltrainer.registry._skops import is_trusted_type
 
 __all__ = [
     "LightGBMClassifierAdapter",

@@ -115,26 +115,110 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def _try_lock(handle: Any) -> bool:
+    """Take ``handle``'s exclusive lock without waiting; True when taken."""
+    import fcntl
+
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def claimed_temp_dir(directory: Path) -> Iterator[Path]:
+    """Create a hidden temp directory in ``directory`` and hold its lock while in use.
+
+    The lock file ``.tmp-<id>.lock`` is locked (``flock``) before ``.tmp-<id>`` exists and
+    stays locked until the block ends, so :func:`remove_stale_temp_dirs` in another
+    process can tell a temp directory that is being written from one whose writer died
+    (the OS drops the lock of a killed process). On leaving, whatever is still at the temp
+    path (the block did not rename it away) is removed, then the lock file.
+
+    Parameters
+    ----------
+    directory : Path
+        An existing model directory.
+
+    Yields
+    ------
+    Path
+        The new, empty temp directory.
+    """
+    token = uuid.uuid4().hex
+    tmp = directory / f"{TEMP_PREFIX}{token}"
+    lock = directory / f"{TEMP_PREFIX}{token}.lock"
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - Windows: age decides alone
+        handle = None
+    else:
+        handle = open(lock, "a+b")  # noqa: SIM115 - held for the whole block
+        _try_lock(handle)  # a new file: nobody else holds it
+    try:
+        tmp.mkdir()
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if handle is not None:
+            lock.unlink(missing_ok=True)
+            handle.close()
+
+
 def remove_stale_temp_dirs(directory: Path, *, max_age_s: float = STALE_TEMP_SECONDS) -> None:
-    """Delete temp directories and files left in ``directory`` by writes that crashed long ago.
+    """Delete temp directories and files that writes killed before finishing left behind.
+
+    A temp directory with a lock file (see :func:`claimed_temp_dir`) is removed as soon as
+    nobody holds its lock: its writer is gone. One without a lock file (written by an older
+    mltrainer, or where ``flock`` is missing) and any other temp file, such as a temp
+    ``aliases.json`` from a crashed ``os.replace``, is removed when it has not been
+    modified for ``max_age_s``. A write still running in another process is never
+    disturbed.
 
     Parameters
     ----------
     directory : Path
         A model directory.
     max_age_s : float, default 3600
-        Only temp entries not modified for this many seconds are removed, so a write
-        still running in another process is never disturbed.
+        Age after which an unlocked-kind temp entry counts as abandoned.
     """
     now = time.time()
-    for entry in directory.glob(f"{TEMP_PREFIX}*"):
+    entries = sorted(directory.glob(f"{TEMP_PREFIX}*"))
+    names = {entry.name for entry in entries}
+    for entry in entries:
+        lock = entry.with_name(f"{entry.name}.lock")
         try:
+            if entry.name.endswith(".lock") and entry.name[: -len(".lock")] in names:
+                continue  # handled with its directory
+            if lock.name in names and entry.is_dir():
+                _remove_if_unlocked(entry, lock)
+                continue
             if now - entry.stat().st_mtime <= max_age_s:
                 continue
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
-            else:  # a temp aliases file from a crashed os.replace
+            else:
                 entry.unlink()
             logger.info("removed stale temp entry %s", entry)
         except OSError:  # vanished meanwhile
             continue
+
+
+def _remove_if_unlocked(tmp: Path, lock: Path) -> None:
+    try:
+        handle = open(lock, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:  # its writer finished meanwhile
+        return
+    try:
+        try:
+            taken = _try_lock(handle)
+        except ImportError:  # pragma: no cover - Windows
+            return
+        if not taken:
+            return  # a save is writing it
+        shutil.rmtree(tmp, ignore_errors=True)
+        lock.unlink(missing_ok=True)
+        logger.info("removed temp directory %s left by a save that did not finish", tmp)
+    finally:
+        handle.close()

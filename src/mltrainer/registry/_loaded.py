@@ -1,4 +1,4 @@
-"""A model loaded from the registry: the estimator plus its identity, metadata and schema check."""
+"""A model loaded from the registry: the estimator, its members and natives, metadata, schema."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mltrainer.exceptions import ConfigError, NotFoundError, did_you_mean
+from mltrainer.models import Composite, final_estimator, preprocessing_steps
 from mltrainer.registry._lightgbm import LightGBMRegressorAdapter
 from mltrainer.registry._manifest import verify
 from mltrainer.registry._schema import check_features
+
+#: The member name of a model that is not a composite.
+SINGLE_MEMBER = "model"
 
 
 class LoadedModel:
@@ -20,7 +25,13 @@ class LoadedModel:
 
     Every prediction first checks that ``X`` is a DataFrame whose columns equal
     ``feature_names`` in order and are numeric (:class:`~mltrainer.exceptions.SchemaError`
-    otherwise).
+    otherwise); a composite then hands each member its own columns.
+
+    The fitted library objects inside are reachable for explanations (SHAP), continued
+    boosting and online updates: :attr:`members` (a plain model is the one member
+    ``"model"``), :meth:`native` (a member's final estimator, e.g. the ``XGBClassifier``
+    or the ``LogisticRegression`` after its scaler), :meth:`preprocessing` (the fitted
+    steps before it) and :meth:`member_features` (the columns a member reads).
 
     Parameters
     ----------
@@ -35,7 +46,8 @@ class LoadedModel:
     feature_names : sequence of str
         Features the model was trained on, in order.
     estimator : object
-        The deserialised model (XGBoost wrapper, LightGBM adapter or scikit-learn estimator).
+        The deserialised model (XGBoost wrapper, LightGBM adapter, scikit-learn estimator,
+        or a composite of those).
     """
 
     def __init__(
@@ -82,10 +94,84 @@ class LoadedModel:
             )
         return np.asarray(classes)
 
+    # -- members and the native estimators inside --------------------------------------
+
+    @property
+    def is_composite(self) -> bool:
+        """Whether the model is a composite of several members."""
+        return isinstance(self.estimator, Composite)
+
+    @property
+    def members(self) -> dict[str, Any]:
+        """The fitted members by name, in order (``{"model": estimator}`` for a plain model).
+
+        Each is what its format loaded: an XGBoost wrapper, a LightGBM adapter (its
+        ``booster_`` is the ``lightgbm.Booster``) or a scikit-learn estimator or pipeline.
+        """
+        if isinstance(self.estimator, Composite):
+            return dict(self.estimator.composite_members())
+        return {SINGLE_MEMBER: self.estimator}
+
+    def _member(self, name: str | None) -> tuple[str, Any]:
+        members = self.members
+        if name is None:
+            if len(members) == 1:
+                return next(iter(members.items()))
+            raise ConfigError(
+                f"model '{self.name}' version {self.version} is a composite of members "
+                f"{list(members)}; pass one of them, e.g. native({next(iter(members))!r})"
+            )
+        if name not in members:
+            raise NotFoundError(
+                f"model '{self.name}' version {self.version} has no member {name!r}"
+                f"{did_you_mean(name, members)}; members: {list(members)}"
+            )
+        return name, members[name]
+
+    def native(self, name: str | None = None) -> Any:
+        """A member's final estimator, past any preprocessing (e.g. a Pipeline's last step).
+
+        Parameters
+        ----------
+        name : str, optional
+            The member; may be omitted for a model with one member.
+
+        Raises
+        ------
+        ConfigError
+            If ``name`` is omitted for a composite.
+        NotFoundError
+            If there is no member called ``name``.
+        """
+        return final_estimator(self._member(name)[1])
+
+    def preprocessing(self, name: str | None = None) -> list[tuple[str, Any]]:
+        """The fitted ``(step name, transformer)`` steps a member runs before its estimator.
+
+        Empty for a member without preprocessing; ``name`` as in :meth:`native`.
+        """
+        return preprocessing_steps(self._member(name)[1])
+
+    def member_features(self, name: str | None = None) -> list[str]:
+        """The columns of ``X`` a member reads, in order (``name`` as in :meth:`native`).
+
+        ``X[model.member_features(name)]``, passed through :meth:`preprocessing`, is what
+        :meth:`native` predicts from.
+        """
+        member, _ = self._member(name)
+        if isinstance(self.estimator, Composite):
+            columns = self.estimator.composite_features().get(member)
+            if columns is not None:
+                return list(columns)
+        return self.feature_names
+
+    # -- prediction -----------------------------------------------------------------------
+
     def _input(self, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
-        # frames to models that know feature names; arrays otherwise, so scikit-learn
-        # does not warn about names the model was fitted without
-        if isinstance(self.estimator, LightGBMRegressorAdapter):
+        # frames to models that know feature names (and to composites, which pick each
+        # member's columns by name); arrays otherwise, so scikit-learn does not warn about
+        # names the model was fitted without
+        if isinstance(self.estimator, LightGBMRegressorAdapter | Composite):
             return X
         if getattr(self.estimator, "feature_names_in_", None) is not None:
             return X
@@ -158,7 +244,9 @@ class LoadedModel:
         return contents[filename]
 
     def __repr__(self) -> str:
+        members = f", members={list(self.members)}" if self.is_composite else ""
         return (
             f"LoadedModel(name={self.name!r}, version={self.version}, "
-            f"estimator={type(self.estimator).__name__}, n_features={len(self._feature_names)})"
+            f"estimator={type(self.estimator).__name__}{members}, "
+            f"n_features={len(self._feature_names)})"
         )

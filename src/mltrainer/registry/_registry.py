@@ -16,11 +16,10 @@ import numpy as np
 from mltrainer.exceptions import ChecksumError, ConfigError, NotFoundError, did_you_mean
 from mltrainer.registry._aliases import LOCK, check_alias, read_aliases, write_aliases
 from mltrainer.registry._atomic import file_lock
-from mltrainer.registry._formats import format_for, format_named
+from mltrainer.registry._formats import LEGACY_FILES, format_for, format_named
 from mltrainer.registry._loaded import LoadedModel
-from mltrainer.registry._manifest import verify
+from mltrainer.registry._manifest import METADATA, model_files, verify
 from mltrainer.registry._save import (
-    METADATA,
     base_metadata,
     check_extra_files,
     check_feature_names,
@@ -46,11 +45,13 @@ class ModelVersion:
 class ModelRegistry:
     """Versioned model artifacts under ``<root>/<name>/<version>/``.
 
-    Each version directory holds the model file in its library's safe format
+    Each version directory holds the model's files in their libraries' safe formats
     (``model.json`` for XGBoost, ``model.txt`` for LightGBM, ``model.skops`` for
-    scikit-learn), ``metadata.json`` and ``MANIFEST.json`` (SHA-256 of every other file).
-    Versions are written atomically and never change; ``<root>/<name>/aliases.json``
-    maps aliases such as ``production`` to versions.
+    scikit-learn; for a composite, ``spec.json`` plus ``member-<name>.json`` / ``.txt`` /
+    ``.skops``), ``metadata.json`` and ``MANIFEST.json`` (the format, its options and the
+    SHA-256 of every other file). Versions are written atomically and never change; a
+    version may name its ``parent`` (lineage of retrains and online updates);
+    ``<root>/<name>/aliases.json`` maps aliases such as ``production`` to versions.
 
     Parameters
     ----------
@@ -155,6 +156,7 @@ class ModelRegistry:
         feature_names: Sequence[str],
         metadata: Mapping[str, Any] | None = None,
         extra_files: Mapping[str, bytes] | None = None,
+        parent: int | None = None,
     ) -> ModelVersion:
         """Save a fitted model as the next version of ``name``.
 
@@ -163,9 +165,12 @@ class ModelRegistry:
         name : str
             Model name, ``[A-Za-z0-9][A-Za-z0-9._-]*``.
         model : Any
-            A fitted XGBoost or LightGBM scikit-learn wrapper or scikit-learn estimator.
+            A fitted XGBoost or LightGBM scikit-learn wrapper, a scikit-learn estimator or
+            pipeline of trusted types, or a composite of those (a class of
+            :data:`mltrainer.models.COMPOSITES`, e.g. ``AveragingComposite``).
         feature_names : sequence of str
-            The training columns, in order; ``predict`` will require exactly these.
+            The training columns, in order; ``predict`` will require exactly these (for
+            a composite: every column any member reads, each member picking its own).
         metadata : mapping, optional
             JSON-like caller metadata (params, scores, data fingerprint, ...). NumPy
             values, Series and timestamps are converted; NaN and inf are written as null.
@@ -177,6 +182,10 @@ class ModelRegistry:
             reference profile): plain file names other than the model, ``metadata.json``
             and ``MANIFEST.json``, written atomically with the version and checksummed in
             its manifest. Read them back with :meth:`LoadedModel.read_file`.
+        parent : int, optional
+            The existing version of ``name`` this one was derived from (an online update,
+            continued boosting, a retrain); recorded as ``metadata["parent"]`` and walked
+            by :meth:`lineage`.
 
         Returns
         -------
@@ -187,12 +196,17 @@ class ModelRegistry:
         ConfigError
             For an invalid name, an unsupported, unfitted or inconsistent model, feature
             names that disagree with the model, or metadata that cannot be JSON.
+        NotFoundError
+            If ``parent`` is not an existing version of ``name``.
         """
         model_dir = self._model_dir(name)
         features = check_feature_names(feature_names, model)
         fmt = format_for(model)
-        meta = base_metadata(name, metadata, feature_names=features, format_name=fmt.name)
-        extra = check_extra_files(extra_files, fmt=fmt)
+        parent = self._check_parent(name, parent)
+        meta = base_metadata(
+            name, metadata, feature_names=features, format_name=fmt.name, parent=parent
+        )
+        extra = check_extra_files(extra_files)
         version = write_version(model_dir, model, fmt=fmt, metadata=meta, extra_files=extra)
         logger.info("saved model %r version %d (%s) in %s", name, version, fmt.name, model_dir)
         return ModelVersion(name=name, version=version, path=model_dir / str(version))
@@ -224,12 +238,12 @@ class ModelRegistry:
         path = self.root / name / str(number)
         manifest, contents = verify(path)
         fmt = format_named(manifest.get("format"))
-        for required in (METADATA, fmt.filename):
-            if required not in contents:
-                raise ChecksumError(f"MANIFEST.json of {path} does not list {required!r}")
+        if METADATA not in contents:
+            raise ChecksumError(f"MANIFEST.json of {path} does not list {METADATA!r}")
+        files = model_files(manifest, path, legacy=LEGACY_FILES.get(fmt.name))
         metadata = json.loads(contents[METADATA])
-        options = manifest.get("format_options") or {}
-        estimator = fmt.load(contents[fmt.filename], options)
+        options = {**(manifest.get("format_options") or {}), "files": files}
+        estimator = fmt.load({file: contents[file] for file in files}, options)
         logger.debug("loaded model %r version %d from %s", name, number, path)
         return LoadedModel(
             name=name,
@@ -253,19 +267,29 @@ class ModelRegistry:
         Returns
         -------
         list of dict
-            ``version``, ``created_at``, ``aliases`` (list of alias names), ``format`` and
-            ``score`` (``metadata["scores"]["mean"]``, None when absent). Read without
-            checksum verification; ``load`` verifies.
+            ``version``, ``created_at``, ``aliases`` (list of alias names), ``format``,
+            ``score`` (``metadata["scores"]["mean"]``, None when absent), ``parent``, and
+            ``ok`` / ``problem``: ``ok`` is False, and ``problem`` says why, when the
+            version's ``metadata.json`` does not match its manifest (tampered, corrupted
+            or missing); its other fields are then None. The model files themselves are
+            verified by :meth:`load`.
         """
         model_dir = self._existing_model_dir(name)
         aliases = read_aliases(model_dir)["aliases"]
         rows: list[dict[str, Any]] = []
         for number in existing_versions(model_dir):
+            meta: Any = {}
+            problem: str | None = None
             try:
-                meta = json.loads((model_dir / str(number) / METADATA).read_bytes())
-            except (OSError, ValueError):
-                meta = {}
-            scores = meta.get("scores") if isinstance(meta, dict) else None
+                _, contents = verify(model_dir / str(number), only=METADATA)
+                meta = json.loads(contents[METADATA])
+            except (ChecksumError, ConfigError) as exc:
+                problem = str(exc)
+            except ValueError as exc:
+                problem = f"metadata.json is not valid JSON ({exc})"
+            if not isinstance(meta, dict):
+                meta, problem = {}, problem or "metadata.json is not a JSON object"
+            scores = meta.get("scores")
             rows.append(
                 {
                     "version": number,
@@ -273,9 +297,71 @@ class ModelRegistry:
                     "aliases": sorted(alias for alias, v in aliases.items() if v == number),
                     "format": meta.get("format"),
                     "score": scores.get("mean") if isinstance(scores, dict) else None,
+                    "parent": meta.get("parent"),
+                    "ok": problem is None,
+                    "problem": problem,
                 }
             )
         return rows
+
+    # -- lineage ------------------------------------------------------------------------
+
+    def _check_parent(self, name: str, parent: object) -> int | None:
+        if parent is None:
+            return None
+        if isinstance(parent, (bool, np.bool_)) or not isinstance(parent, (int, np.integer)):
+            raise ConfigError(
+                f"parent must be a version number of {name!r} or None, got {parent!r}; "
+                "pass e.g. parent=registry.resolve(name, 'production')"
+            )
+        versions = existing_versions(self._model_dir(name))
+        if int(parent) not in versions:
+            raise NotFoundError(
+                f"parent version {int(parent)} of model {name!r} does not exist; "
+                f"versions: {versions or 'none saved yet'}"
+            )
+        return int(parent)
+
+    def lineage(self, name: str, version: int | str = "latest") -> list[int]:
+        """The ancestors of a version, nearest first: its parent, the parent's parent, ...
+
+        Parameters
+        ----------
+        name : str
+            Model name.
+        version : int or str, default "latest"
+            ``"latest"``, a version number or an alias.
+
+        Returns
+        -------
+        list of int
+            Empty for a version saved without ``parent``. An ancestor whose folder was
+            removed ends the chain (it is listed; its own parent is unknown).
+
+        Raises
+        ------
+        NotFoundError
+            For an unknown model, version or alias.
+        ChecksumError
+            If a ``metadata.json`` on the way does not match its manifest, or the recorded
+            parents do not go strictly back in time (edited metadata).
+        """
+        number = self.resolve(name, version)
+        versions = set(existing_versions(self.root / name))
+        chain: list[int] = []
+        current = number
+        while current in versions:
+            parent = self.metadata(name, current).get("parent")
+            if parent is None:
+                break
+            if not isinstance(parent, int) or isinstance(parent, bool) or parent >= current:
+                raise ChecksumError(
+                    f"version {current} of {name!r} records parent {parent!r}, which is not "
+                    "an earlier version; its metadata.json was edited: restore it"
+                )
+            chain.append(parent)
+            current = parent
+        return chain
 
     # -- aliases ------------------------------------------------------------------------
 

@@ -7,8 +7,6 @@ import datetime as dt
 import errno
 import os
 import re
-import shutil
-import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -16,18 +14,17 @@ from typing import Any
 
 from mltrainer.exceptions import ConfigError, StoreError
 from mltrainer.registry._atomic import (
-    TEMP_PREFIX,
+    claimed_temp_dir,
     dump_json,
     fsync_dir,
     fsync_file,
     remove_stale_temp_dirs,
     write_file_synced,
 )
-from mltrainer.registry._formats import ModelFormat
-from mltrainer.registry._manifest import write_manifest
+from mltrainer.registry._manifest import MANIFEST, METADATA, write_manifest
 from mltrainer.registry._metadata import git_commit, library_versions, to_jsonable
+from mltrainer.registry._protocol import ModelFormat
 
-METADATA = "metadata.json"
 RESERVED_KEYS = (
     "name",
     "version",
@@ -36,7 +33,11 @@ RESERVED_KEYS = (
     "format",
     "versions",
     "git_commit",
+    "parent",
 )
+# the registry's files and the names model formats write (model.*, spec.json, member-*)
+_RESERVED_FILES = frozenset([METADATA, MANIFEST, "spec.json"])
+_RESERVED_PREFIXES = ("model.", "member-")
 _VERSION_DIR = re.compile(r"[1-9][0-9]*")
 _EXTRA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _MAX_ATTEMPTS = 10_000
@@ -96,7 +97,12 @@ def check_feature_names(feature_names: Sequence[str], model: Any) -> list[str]:
 
 
 def base_metadata(
-    name: str, metadata: Mapping[str, Any] | None, *, feature_names: list[str], format_name: str
+    name: str,
+    metadata: Mapping[str, Any] | None,
+    *,
+    feature_names: list[str],
+    format_name: str,
+    parent: int | None = None,
 ) -> dict[str, Any]:
     """Merge the caller's metadata with the registry's keys (all but ``version``).
 
@@ -116,6 +122,7 @@ def base_metadata(
         "format": format_name,
         "versions": library_versions(),
         "git_commit": git_commit(),
+        "parent": parent,
     }
     for key in RESERVED_KEYS:
         if key in user and (key not in own or user[key] != own[key]):
@@ -129,16 +136,15 @@ def _collided(exc: OSError) -> bool:
     return isinstance(exc, FileExistsError) or exc.errno in (errno.EEXIST, errno.ENOTEMPTY)
 
 
-def check_extra_files(
-    extra_files: Mapping[str, bytes] | None, *, fmt: ModelFormat
-) -> dict[str, bytes]:
-    """Validate the extra files saved beside a model: plain names, bytes, no clash.
+def check_extra_files(extra_files: Mapping[str, bytes] | None) -> dict[str, bytes]:
+    """Validate the extra files saved beside a model: plain names, bytes.
 
     Raises
     ------
     ConfigError
-        For a name that is not a plain file name, clashes with the model, metadata or
-        manifest file, or a value that is not bytes.
+        For a name that is not a plain file name, is ``metadata.json``, ``MANIFEST.json``
+        or ``spec.json`` or starts with ``model.`` or ``member-`` (the names model formats
+        write), or a value that is not bytes.
     """
     if extra_files is None:
         return {}
@@ -146,12 +152,17 @@ def check_extra_files(
         raise ConfigError(
             f"extra_files must map file names to bytes, got {type(extra_files).__name__}"
         )
-    reserved = {METADATA, "MANIFEST.json", fmt.filename}
     for name, data in extra_files.items():
-        if not isinstance(name, str) or not _EXTRA_NAME.fullmatch(name) or name in reserved:
+        if (
+            not isinstance(name, str)
+            or not _EXTRA_NAME.fullmatch(name)
+            or name in _RESERVED_FILES
+            or name.startswith(_RESERVED_PREFIXES)
+        ):
             raise ConfigError(
                 f"extra_files name {name!r} is invalid: use a plain file name such as "
-                f"'profile.json' (letters, digits, '.', '_', '-'), not one of {sorted(reserved)}"
+                f"'profile.json' (letters, digits, '.', '_', '-'), not one of "
+                f"{sorted(_RESERVED_FILES)} nor 'model.*' / 'member-*' (the model's own files)"
             )
         if not isinstance(data, bytes):
             raise ConfigError(
@@ -173,7 +184,8 @@ def write_version(
     Everything goes into a hidden temp directory that is fsynced and then renamed to the
     next free number; when another process took that number first, the metadata and
     manifest are rewritten for the following one and the rename is retried. On any error
-    the temp directory is removed, so no half-written version is ever visible.
+    the temp directory is removed, so no half-written version is ever visible; one left by
+    a killed process is removed by the next save (see ``remove_stale_temp_dirs``).
 
     Parameters
     ----------
@@ -196,13 +208,14 @@ def write_version(
     """
     model_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_dirs(model_dir)
-    tmp = model_dir / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
-    tmp.mkdir()
-    try:
+    with claimed_temp_dir(model_dir) as tmp:
         options = fmt.save(model, tmp)
         for extra, data in (extra_files or {}).items():
             if (tmp / extra).exists():
-                raise ConfigError(f"extra_files name {extra!r} clashes with a model file")
+                raise ConfigError(
+                    f"extra_files name {extra!r} clashes with a file of the {fmt.name} model "
+                    f"({options.get('files')}); rename it"
+                )
             (tmp / extra).write_bytes(data)
         for entry in tmp.iterdir():
             fsync_file(entry)
@@ -225,6 +238,3 @@ def write_version(
         raise StoreError(  # pragma: no cover - only under a storm of concurrent saves
             f"could not find a free version number in {model_dir} after {_MAX_ATTEMPTS} tries"
         )
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
