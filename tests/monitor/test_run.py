@@ -27,6 +27,7 @@ from mltrainer.monitor import (
     read_labels,
     recent_alerts,
 )
+from mltrainer.pipeline import retrain
 from mltrainer.registry import ModelRegistry
 from mltrainer.store import open_store
 
@@ -210,7 +211,13 @@ def test_alert_rule_retrains_and_records_the_new_version(
     }
     config = config_from_dict(_raw(tmp_path, rules=[rule], sinks={"log": False}))
     Trainer(config).run()
-    result = monitor("mon", bars=current_bars, config=config, timestamp="2019-01-01")
+
+    def again_with(model: Any, until: pd.Timestamp) -> int:
+        return retrain(model, until, config=config)
+
+    result = monitor(
+        "mon", bars=current_bars, config=config, timestamp="2019-01-01", retrain=again_with
+    )
     assert [a.rule for a in result.alerts] == ["drifting"]
     assert result.alerts[0].new_version == 2
     registry = ModelRegistry(tmp_path / "models")
@@ -219,12 +226,20 @@ def test_alert_rule_retrains_and_records_the_new_version(
     assert old["data"]["last_t1"] < "2017"  # trained up to 2016
     assert new["data"]["last_t1"] > "2018"  # retrained on the bars up to the run's time
     assert new["config"]["model"] == old["config"]["model"]
+    assert new["parent"] == 1  # lineage: retrained from the monitored version
     with open_store(config.store.url, prefix=config.store.prefix) as store:
         assert recent_alerts(store, "mon")[0]["new_version"] == 2
     again = monitor("mon", bars=current_bars, config=config, version=1, timestamp="2019-01-01")
     assert again.alerts == []  # cooldown (1h by default)
     # the model live on 2018-06-01 was version 1 (version 2 was fitted on those bars)
-    backfill = monitor("mon", bars=current_bars, config=config, version=1, timestamp="2018-06-01")
+    backfill = monitor(
+        "mon",
+        bars=current_bars,
+        config=config,
+        version=1,
+        timestamp="2018-06-01",
+        retrain=again_with,
+    )
     assert backfill.alerts[0].new_version == 3  # an older run time is no cooldown breach...
     last_t1 = pd.Timestamp(registry.metadata("mon", 3)["data"]["last_t1"])
     assert last_t1 <= pd.Timestamp("2018-06-01", tz="UTC")  # ...nor a leak of later bars

@@ -25,6 +25,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     from mltrainer.monitor._report import drift_effect
     from mltrainer.monitor._run import monitor
     from mltrainer.monitor._window import read_labels
+    from mltrainer.pipeline import retrain
 
     config = _config(args)
     bars = load_bars(args.data, columns=config.data.columns or None, tz=config.data.tz)
@@ -40,6 +41,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         timestamp=args.timestamp,
         exporter=exporter,
         report=args.report,
+        retrain=lambda model, until: retrain(model, until, config=config),
     )
     table = result.feature_drift.table
     effect = drift_effect(table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -14,7 +15,7 @@ from mltrainer.cv._kfold import PurgedKFold
 from mltrainer.cv._walk_forward import ExpandingWindowSplit, PurgedWalkForward
 from mltrainer.exceptions import ConfigError, did_you_mean
 
-__all__ = ["SPLITTER_METHODS", "make_splitter"]
+__all__ = ["SPLITTER_METHODS", "make_splitter", "splitter_for_horizon"]
 
 #: Method name -> splitter class, as the ``cv.method`` setting names them.
 SPLITTER_METHODS: dict[str, type[BaseCrossValidator]] = {
@@ -100,3 +101,45 @@ def make_splitter(method: str, *, t1: pd.Series | None = None, **params: Any) ->
         return cls(**given)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"cv ({method}): {exc}") from None
+
+
+def splitter_for_horizon(
+    method: str, params: Mapping[str, Any], *, t1: pd.Series | None, horizon: int
+) -> BaseCrossValidator:
+    """The splitter a ``cv`` setting names, with the label horizon filling the time gaps.
+
+    The translation from a run's ``cv`` section to a splitter: a purged method whose
+    ``embargo`` is unset embargoes one label horizon; the row-based ``time_series``
+    method's ``gap`` defaults to the horizon and may not be shorter (its training labels
+    would overlap the test period); ``combinatorial`` ignores ``n_splits``.
+
+    Parameters
+    ----------
+    method : str
+        ``cv.method``.
+    params : mapping
+        The other ``cv`` settings that were set (None values take the defaults).
+    t1 : Series or None
+        Label end times (None checks the parameters only).
+    horizon : int
+        The label horizon in bars.
+
+    Examples
+    --------
+    >>> splitter_for_horizon("purged_kfold", {"n_splits": 3}, t1=None, horizon=5)
+    PurgedKFold(n_splits=3, t1=None, embargo=5)
+    """
+    given = {k: v for k, v in params.items() if v is not None}
+    if method == "combinatorial":
+        given.pop("n_splits", None)
+    if method == "time_series":  # row-based: the gap must cover the label horizon
+        gap = given.setdefault("gap", horizon)
+        if gap < horizon:
+            raise ConfigError(
+                f"cv.gap={gap} is shorter than the label horizon {horizon}:"
+                " training labels would overlap the test period; set cv.gap >="
+                f" {horizon} or use a purged method"
+            )
+    else:
+        given.setdefault("embargo", horizon)
+    return make_splitter(method, t1=t1, **given)

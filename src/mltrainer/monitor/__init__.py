@@ -36,7 +36,7 @@ from mltrainer.monitor._profile import (
     is_categorical,
 )
 from mltrainer.monitor._prometheus import PrometheusExporter
-from mltrainer.monitor._reference import load_reference, training_reference_files
+from mltrainer.monitor._reference import load_reference, proba_columns, training_reference_files
 from mltrainer.monitor._report import write_report
 from mltrainer.monitor._run import MonitorResult, monitor
 from mltrainer.monitor._sinks import AlertSink, LogSink, RedisChannelSink, WebhookSink, make_sinks
@@ -66,6 +66,7 @@ __all__ += [  # statistics
     "per_sample_loss",
     "performance",
     "prediction_drift",
+    "proba_columns",
 ]
 
 __all__ += [  # operations

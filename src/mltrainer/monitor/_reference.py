@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,15 +26,10 @@ import pandas as pd
 from mltrainer.exceptions import NotFoundError
 from mltrainer.monitor._profile import ReferenceProfile, build_profile
 
-if TYPE_CHECKING:
-    from mltrainer.cv import CVResult
-    from mltrainer.pipeline import Dataset
-
 __all__ = [
     "PROFILE_FILE",
     "SAMPLE_FILE",
     "load_reference",
-    "oof_frame",
     "proba_columns",
     "training_reference_files",
 ]
@@ -53,41 +48,11 @@ def proba_columns(classes: list[float] | None) -> list[str]:
     return names[-1:] if len(names) == 2 else names
 
 
-def oof_frame(dataset: Dataset, cv_result: CVResult) -> pd.DataFrame:
-    """Out-of-fold ``label``, ``prediction`` and ``proba_<class>`` of the first path.
-
-    Indexed like ``dataset.X``; rows never tested hold NaN.
-    """
-    index = dataset.X.index
-    label = dataset.y.to_numpy(dtype=float)
-    pred = cv_result.predictions["path_0"].to_numpy(dtype=float)
-    out = pd.DataFrame(index=index)
-    classes = dataset.classes
-    if classes:
-        values = np.asarray(classes, dtype=float)
-        out["label"] = values[label.astype(np.int64)]
-        codes = np.where(np.isnan(pred), 0, pred).astype(np.int64)
-        out["prediction"] = np.where(
-            np.isnan(pred), np.nan, values[np.clip(codes, 0, len(values) - 1)]
-        )
-        proba = cv_result.probabilities
-        if proba is not None:
-            if isinstance(proba.columns, pd.MultiIndex):
-                proba = proba["path_0"]
-            block = proba.to_numpy(dtype=float)
-            for j, name in enumerate(f"proba_{value:g}" for value in classes):
-                if name in proba_columns(classes):
-                    out[name] = block[:, j]
-    else:
-        out["label"] = label
-        out["prediction"] = pred
-    return out
-
-
 def training_reference_files(
-    dataset: Dataset,
-    cv_result: CVResult,
+    X: pd.DataFrame,
+    oof: pd.DataFrame,
     *,
+    kind: str,
     metrics: Mapping[str, float] | None = None,
     max_rows: int | None = 20_000,
     max_pairs: int = 5_000,
@@ -97,10 +62,14 @@ def training_reference_files(
 
     Parameters
     ----------
-    dataset : Dataset
-        The training rows (features, encoded labels, classes).
-    cv_result : CVResult
-        The run's cross-validation: out-of-fold predictions and probabilities.
+    X : DataFrame
+        The training features, indexed by decision time, in time order.
+    oof : DataFrame
+        Indexed like X: ``label``, ``prediction`` (label values) and the monitored
+        ``proba_<class>`` columns (see :func:`proba_columns`) of the out-of-fold
+        predictions; NaN where a row was never tested.
+    kind : {"classification", "regression"}
+        The label's task.
     metrics : mapping, optional
         Mean out-of-fold scores kept in the profile.
     max_rows : int or None, default 20_000
@@ -115,13 +84,12 @@ def training_reference_files(
     dict of str to bytes
         File name -> content, for ``ModelRegistry.save(..., extra_files=...)``.
     """
-    oof = oof_frame(dataset, cv_result)
     predictions = oof.drop(columns=["label"])
     profile = build_profile(
-        dataset.X,
+        X,
         predictions=predictions,
         labels=oof["label"].to_numpy(),
-        kind=dataset.kind,
+        kind=kind,
         metrics=dict(metrics or {}),
         max_rows=max_rows,
         random_state=random_state,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mltrainer.config import Config, config_from_dict
-from mltrainer.exceptions import DataError
+from mltrainer.config import Config
+from mltrainer.exceptions import ConfigError
 from mltrainer.monitor._alerts import Alert, evaluate_rules
 from mltrainer.monitor._concept import ConceptDriftResult, concept_drift
 from mltrainer.monitor._detectors import ADWINDetector, PageHinkleyDetector
@@ -79,36 +79,20 @@ class MonitorResult:
         }
 
 
-def _retrainer(model: LoadedModel, config: Config, until: pd.Timestamp) -> Any:
-    """Retrain with the model's stored config on its data source up to ``until``.
+def _bind_retrain(
+    retrain: Callable[[LoadedModel, pd.Timestamp], int] | None,
+    model: LoadedModel,
+    until: pd.Timestamp,
+) -> Callable[[], int]:
+    def bound() -> int:
+        if retrain is None:
+            raise ConfigError(
+                "an alert rule has action: retrain but monitor() was given no retrain"
+                " callable: pass retrain=mltrainer.pipeline.retrain"
+            )
+        return int(retrain(model, until))
 
-    ``data.end`` becomes the run's time: a live run retrains on everything up to now, and
-    a backfill run (an explicit past ``timestamp``) never trains on bars after its time.
-    """
-
-    def retrain() -> int:
-        from mltrainer.pipeline import Trainer
-
-        stored = model.metadata.get("config") or {}
-        if not stored:
-            raise DataError(f"model '{model.name}' has no stored config to retrain from")
-        # the stored config is a full dump: null means "unset" (e.g. cv.gap for purged_kfold)
-        raw = {
-            key: {k: v for k, v in value.items() if v is not None}
-            if isinstance(value, dict)
-            else value
-            for key, value in stored.items()
-        }
-        raw.update(
-            registry=config.registry.model_dump(mode="json"),
-            store=config.store.model_dump(mode="json"),
-        )
-        raw["data"] = {**raw.get("data", {}), "end": until.isoformat()}
-        result = Trainer(config_from_dict(raw)).run()
-        logger.info("retrained %r: version %d", result.name, result.version)
-        return int(result.version)
-
-    return retrain
+    return bound
 
 
 def _proba_input(proba: np.ndarray | None) -> np.ndarray | None:
@@ -226,6 +210,7 @@ def monitor(
     exporter: PrometheusExporter | None = None,
     report: str | Path | None = None,
     allow_training_rows: bool = False,
+    retrain: Callable[[LoadedModel, pd.Timestamp], int] | None = None,
 ) -> MonitorResult:
     """Monitor a registered model on current data; record history, fire alerts.
 
@@ -256,6 +241,10 @@ def monitor(
         Write the HTML report there.
     allow_training_rows : bool, default False
         Also monitor rows up to the training data's last label end (in-sample).
+    retrain : callable, optional
+        ``retrain(model, until) -> new version``, called for a firing rule with ``action:
+        retrain`` (the CLI passes :func:`mltrainer.pipeline.retrain`, which never trains on
+        bars after ``until``, the run's time). Without it such a rule records an error.
 
     Returns
     -------
@@ -334,7 +323,7 @@ def monitor(
             timestamp=stamp,
             version=model.version,
             sinks=sinks,
-            retrain=_retrainer(model, config, stamp),
+            retrain=_bind_retrain(retrain, model, stamp),
             max_alerts=settings.max_alerts,
         )
         history = history_frame(active, name) if report is not None else None

@@ -1,16 +1,26 @@
-"""The pipeline: config in, registered model and report out."""
+"""The pipeline: the training plan (config -> dataset, splitter, scorers, estimator) and the
+Trainer on it; predictions on new bars with a registered model."""
 
 from mltrainer.pipeline._dataset import Dataset, build_dataset, encode_classes
+from mltrainer.pipeline._params import load_best_params
+from mltrainer.pipeline._plan import FinalFit, Plan, check_config, min_rows
 from mltrainer.pipeline._predict import predict_bars
-from mltrainer.pipeline._trainer import ProgressCallback, Trainer, TrainResult, default_scoring
+from mltrainer.pipeline._retrain import retrain
+from mltrainer.pipeline._trainer import ProgressCallback, Trainer, TrainResult, oof_frame
 
 __all__ = [
     "Dataset",
+    "FinalFit",
+    "Plan",
     "ProgressCallback",
     "TrainResult",
     "Trainer",
     "build_dataset",
-    "default_scoring",
+    "check_config",
     "encode_classes",
+    "load_best_params",
+    "min_rows",
+    "oof_frame",
     "predict_bars",
+    "retrain",
 ]

@@ -1,48 +1,35 @@
-"""The Trainer: config in, registry entry and report out; the only place the layers meet."""
+"""The Trainer: config in, registry entry and report out, on the training plan."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
 from mltrainer.config import Config
-from mltrainer.cv import CVResult, cross_validate, fit_params, make_splitter, uniqueness_weights
-from mltrainer.data import data_fingerprint, load_bars
-from mltrainer.exceptions import ConfigError
-from mltrainer.features import default_feature_spec, max_lookback
-from mltrainer.labels import label_horizon, label_kind, label_lookback
-from mltrainer.models import make_model
-from mltrainer.pipeline._dataset import Dataset, build_dataset
+from mltrainer.cv import CVResult
+from mltrainer.data import data_fingerprint
+from mltrainer.labels import label_horizon
+from mltrainer.monitor import proba_columns, training_reference_files
+from mltrainer.pipeline._dataset import Dataset
+from mltrainer.pipeline._plan import FinalFit, Plan
 from mltrainer.registry import ModelRegistry, ModelVersion
-from mltrainer.selection import TrainerSelection
-from mltrainer.store import open_store, train_latest_key, train_scores_series
+from mltrainer.store import TrainScores, open_store, train_latest_key, train_scores_series
 
-__all__ = ["ProgressCallback", "TrainResult", "Trainer", "default_scoring"]
+__all__ = ["ProgressCallback", "TrainResult", "Trainer"]
 
 logger = logging.getLogger("mltrainer")
 
 ProgressCallback = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)`` while a run advances."""
 
-_CLASSIFICATION_SCORING = ["roc_auc", "accuracy", "neg_log_loss"]
-_MULTICLASS_SCORING = ["roc_auc_ovr", "accuracy", "neg_log_loss"]
-_REGRESSION_SCORING = ["r2", "neg_mean_squared_error", "neg_mean_absolute_error"]
-_MIN_ROWS_PER_FOLD = 10
-
-
-def default_scoring(kind: str, n_classes: int | None = None) -> list[str]:
-    """Scorers reported when the config leaves ``cv.scoring`` unset; the first is the headline."""
-    if kind == "regression":
-        return list(_REGRESSION_SCORING)
-    return list(_MULTICLASS_SCORING if (n_classes or 2) > 2 else _CLASSIFICATION_SCORING)
+_STAGES = ("load", "dataset", "cross-validate", "fit", "save")
 
 
 @dataclass
@@ -72,182 +59,68 @@ class TrainResult:
 class Trainer:
     """Run one training job described by a :class:`~mltrainer.config.Config`.
 
+    The run builds the :class:`~mltrainer.pipeline.Plan`, cross-validates the plan's
+    estimator, fits it on every row, saves the version (model, metadata, monitoring
+    reference) and records its scores in the store.
+
     Parameters
     ----------
     config : Config
         Validated configuration (see :func:`mltrainer.load_config`).
     progress : callable, optional
         ``progress(stage, done, total)``; the CLI draws progress bars with it.
-
-    Examples
-    --------
-    >>> from mltrainer import Trainer, load_config
-    >>> result = Trainer(load_config("examples/sp500_direction.yaml")).run()  # doctest: +SKIP
-    >>> result.mean_scores["roc_auc"]  # doctest: +SKIP
+    parent : int, optional
+        The registry version this run retrains (recorded as the new version's parent).
     """
 
-    def __init__(self, config: Config, *, progress: ProgressCallback | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        progress: ProgressCallback | None = None,
+        parent: int | None = None,
+    ) -> None:
         self.config = config
         self.progress = progress
-        self.params_origin: dict[str, Any] | None = None  # set by `params: optimized`
+        self.parent = parent
 
-    # -- steps -----------------------------------------------------------------------------
-    def _report(self, stage: str, done: int, total: int) -> None:
+    def _report(self, stage: str, done: int, total: int = len(_STAGES)) -> None:
         if self.progress is not None:
             self.progress(stage, done, total)
 
-    @property
-    def feature_spec(self) -> list[dict[str, Any]]:
-        """The effective feature spec (the config's, or the default catalogue selection)."""
-        spec = self.config.features
-        return [dict(item) for item in (spec if spec is not None else default_feature_spec())]
-
-    def min_rows(self) -> tuple[int, str]:
-        """Rows needed per instrument for the configured windows, label and folds."""
-        label = self.config.label
-        warmup = max_lookback(self.feature_spec) + label_lookback(label)
-        horizon = label_horizon(label)
-        cv = self.config.cv
-        n_parts = cv.n_groups if cv.method == "combinatorial" and cv.n_groups else cv.n_splits
-        per_folds = (n_parts + 1) * _MIN_ROWS_PER_FOLD
-        reason = (
-            f"feature/label warm-up {warmup} + label horizon {horizon}"
-            f" + {per_folds} for {n_parts} folds of at least {_MIN_ROWS_PER_FOLD} rows"
-        )
-        return warmup + horizon + per_folds, reason
-
-    def load(self) -> pd.DataFrame:
-        """Load and validate the configured bars (fails before any long work)."""
-        data = self.config.data
-        min_rows, reason = self.min_rows()
-        return load_bars(
-            data.source,
-            columns=data.columns or None,
-            symbols=data.symbols,
-            start=data.start,
-            end=data.end,
-            tz=data.tz,
-            min_rows=min_rows,
-            min_rows_reason=reason,
+    def plan(self) -> Plan:
+        """Validate the config, load the data and build the plan (no model is fitted)."""
+        return Plan.from_config(
+            self.config, progress=lambda stage: self._report(stage, _STAGES.index(stage))
         )
 
-    def dataset(self, bars: pd.DataFrame) -> Dataset:
-        """Features and labels aligned on decision time, warm-up rows dropped."""
-        return build_dataset(bars, features=self.feature_spec, label=self.config.label)
-
-    def splitter(self, dataset: Dataset) -> Any:
-        """The configured cross-validator, given the labels' end times."""
-        cv = self.config.cv
-        params = cv.model_dump(
-            exclude_unset=True, exclude={"method", "scoring", "sample_weight", "n_jobs"}
-        )
-        horizon = label_horizon(self.config.label)
-        if cv.method == "combinatorial":
-            params.pop("n_splits", None)
-        if cv.method == "time_series":  # row-based: the gap must cover the label horizon
-            if params.get("gap") is None:
-                params["gap"] = horizon
-            elif params["gap"] < horizon:
-                raise ConfigError(
-                    f"cv.gap={params['gap']} is shorter than the label horizon {horizon}:"
-                    " training labels would overlap the test period; set cv.gap >="
-                    f" {horizon} or use a purged method"
-                )
-        elif params.get("embargo") is None:
-            params["embargo"] = horizon
-        return make_splitter(cv.method, t1=dataset.t1, **params)
-
-    def sample_weight(self, dataset: Dataset) -> np.ndarray | None:
-        """Average-uniqueness weights when ``cv.sample_weight: uniqueness``."""
-        if self.config.cv.sample_weight == "none":
-            return None
-        weights = uniqueness_weights(dataset.X.index, dataset.t1)
-        return np.asarray(weights, dtype=float)
-
-    def scoring(self, dataset: Dataset) -> list[str]:
-        """The configured scorers, or the task's defaults; the first is the headline."""
-        n_classes = len(dataset.classes) if dataset.classes else None
-        return list(self.config.cv.scoring or default_scoring(dataset.kind, n_classes))
-
-    def estimator(self, kind: str) -> Any:
-        """An unfitted estimator of the configured type for the label's task."""
-        model = self.config.model
-        params = dict(model.params)
-        if model.params_source == "optimized":  # the promoted best of `mltrainer tune`
-            from mltrainer.tuning import load_best_params
-
-            self.params_origin = load_best_params(self.config)
-            params.update(self.params_origin["params"])
-        return make_model(model.type, kind, params, random_state=self.config.seed)
-
-    # -- the run ---------------------------------------------------------------------------
     def run(self) -> TrainResult:
-        """Load, build the dataset, cross-validate, fit on all rows and register the model."""
-        config = self.config
-        kind = label_kind(config.label)
-        estimator = self.estimator(kind)  # refuse a bad type or parameter before loading data
+        """Build the plan, cross-validate, fit on all rows and register the model."""
         timings: dict[str, float] = {}
-        stages = ("load", "dataset", "cross-validate", "fit", "save")
-
         start = time.perf_counter()
-        self._report("load", 0, len(stages))
-        bars = self.load()
+        plan = self.plan()
         timings["load"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        self._report("dataset", 1, len(stages))
-        dataset = self.dataset(bars)
-        timings["dataset"] = time.perf_counter() - start
-        logger.info("dataset: %d rows x %d features", len(dataset.X), dataset.X.shape[1])
-
-        splitter = self.splitter(dataset)
-        scoring = self.scoring(dataset)
-        weights = self.sample_weight(dataset)
-        selection = TrainerSelection(  # method none: CV and fit use the plain model
-            config.selection,
-            estimator,
-            t1=dataset.t1,
-            splitter=splitter,
-            seed=config.seed,
-            n_features=dataset.X.shape[1],
-        )
-
-        start = time.perf_counter()
-        self._report("cross-validate", 2, len(stages))
-        cv_result = cross_validate(
-            selection.cv_estimator(),
-            dataset.X,
-            dataset.y,
-            cv=splitter,
-            t1=dataset.t1,
-            scoring=scoring,
-            sample_weight=weights,
-            n_jobs=config.cv.n_jobs,
-            return_estimators=selection.enabled,
-            on_fold=lambda fold, total: self._report(
-                f"cv fold {fold.fold + 1}/{total}", 2, len(stages)
-            ),
+        self._report("cross-validate", 2)
+        selection_on = plan.selection(plan.model()).enabled
+        cv_result = plan.cross_validate(
+            return_estimators=selection_on,
+            on_fold=lambda fold, total: self._report(f"cv fold {fold.fold + 1}/{total}", 2),
         )
         timings["cross_validate"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        self._report("fit", 3, len(stages))
-        if selection.enabled:  # select on all rows; the saved model sees those columns only
-            dataset = replace(dataset, X=selection.fit_final(dataset.X, dataset.y, cv_result))
-        final = clone(estimator)
-        fit_kwargs = fit_params(final, weights)
-        final.fit(dataset.X, dataset.y, **fit_kwargs)
+        self._report("fit", 3)
+        final = plan.fit_final(cv_result)
         timings["fit"] = time.perf_counter() - start
 
-        self._report("save", 4, len(stages))
-        cv_info = _cv_info(config, splitter, cv_result)
-        mean_scores, std_scores = _score_summary(cv_result, scoring)
-        version = self._save(
-            final, bars, dataset, cv_result, cv_info, mean_scores, timings, selection.metadata
-        )
+        self._report("save", 4)
+        cv_info = _cv_info(plan, cv_result)
+        mean_scores, std_scores = _score_summary(cv_result, plan.scoring)
+        version = self._save(plan, final, cv_result, cv_info, mean_scores, timings)
         self._record(version, mean_scores, cv_info)
-        self._report("done", len(stages), len(stages))
-
+        self._report("done", len(_STAGES))
         return TrainResult(
             name=version.name,
             version=version.version,
@@ -257,33 +130,33 @@ class Trainer:
             std_scores=std_scores,
             predictions=cv_result.predictions,
             probabilities=cv_result.probabilities,
-            feature_names=dataset.feature_names,
-            n_rows=len(dataset.X),
+            feature_names=final.dataset.feature_names,
+            n_rows=len(final.dataset.X),
             cv=cv_info,
             timings=timings,
         )
 
     def _save(
         self,
-        model: Any,
-        bars: pd.DataFrame,
-        dataset: Dataset,
+        plan: Plan,
+        final: FinalFit,
         cv_result: CVResult,
         cv_info: dict[str, Any],
         mean_scores: dict[str, float],
         timings: dict[str, float],
-        selection: dict[str, Any] | None = None,
     ) -> ModelVersion:
         config = self.config
+        dataset = final.dataset
         effective = config.model_dump(mode="json")
-        effective["features"] = self.feature_spec
+        effective["features"] = plan.feature_spec
+        model = final.model
         params = model.get_params(deep=True) if hasattr(model, "get_params") else {}
         metadata: dict[str, Any] = {
             "config": effective,
             "model_type": config.model.type,
             "params": {k: v for k, v in params.items() if _is_plain(v)},
             "params_source": config.model.params_source,
-            **({"params_origin": self.params_origin} if self.params_origin else {}),
+            **({"params_origin": plan.params_origin} if plan.params_origin else {}),
             "task": dataset.kind,
             "label": {
                 **config.label,
@@ -292,12 +165,12 @@ class Trainer:
                 "horizon": label_horizon(config.label),
             },
             "features": {
-                "spec": self.feature_spec,
+                "spec": plan.feature_spec,
                 "names": dataset.feature_names,
                 "dtypes": {c: str(t) for c, t in dataset.X.dtypes.items()},
             },
             "data": {
-                **data_fingerprint(bars),
+                **data_fingerprint(plan.bars),
                 "source": config.data.source,
                 "training_rows": len(dataset.X),
                 "dropped_rows": dataset.n_dropped,
@@ -315,13 +188,14 @@ class Trainer:
                 ),
             },
             "timings": timings,
-            **({"selection": selection} if selection is not None else {}),
+            **({"selection": final.selection} if final.selection is not None else {}),
         }
-        # monitoring reference (profile.json + paired OOF sample), saved with the version
-        from mltrainer.monitor import training_reference_files  # lazy: scipy, river
-
-        reference = training_reference_files(
-            dataset, cv_result, metrics=mean_scores, random_state=config.seed
+        reference = training_reference_files(  # monitoring reference, saved with the version
+            plan.dataset.X,
+            oof_frame(plan.dataset, cv_result),
+            kind=dataset.kind,
+            metrics=mean_scores,
+            random_state=config.seed,
         )
         registry = ModelRegistry(config.registry.root)
         return registry.save(
@@ -330,6 +204,7 @@ class Trainer:
             feature_names=dataset.feature_names,
             metadata=metadata,
             extra_files=reference,
+            parent=self.parent,
         )
 
     def _record(
@@ -337,15 +212,46 @@ class Trainer:
     ) -> None:
         """Append the run's scores to the store's history of this model."""
         store_config = self.config.store
+        entry = TrainScores(
+            version=version.version,
+            scores=mean_scores,
+            cv=cv_info["method"],
+            path=str(version.path),
+        ).to_dict()
         with open_store(store_config.url, prefix=store_config.prefix) as store:
-            entry = {
-                "version": version.version,
-                "scores": mean_scores,
-                "cv": cv_info["method"],
-                "path": str(version.path),
-            }
             store.append(train_scores_series(version.name), entry)
             store.put(train_latest_key(version.name), entry)
+
+
+def oof_frame(dataset: Dataset, cv_result: CVResult) -> pd.DataFrame:
+    """Out-of-fold ``label``, ``prediction`` and ``proba_<class>`` of the first path.
+
+    Indexed like ``dataset.X``; rows never tested hold NaN.
+    """
+    index = dataset.X.index
+    label = dataset.y.to_numpy(dtype=float)
+    pred = cv_result.predictions["path_0"].to_numpy(dtype=float)
+    out = pd.DataFrame(index=index)
+    classes = dataset.classes
+    if classes:
+        values = np.asarray(classes, dtype=float)
+        out["label"] = values[label.astype(np.int64)]
+        codes = np.where(np.isnan(pred), 0, pred).astype(np.int64)
+        out["prediction"] = np.where(
+            np.isnan(pred), np.nan, values[np.clip(codes, 0, len(values) - 1)]
+        )
+        proba = cv_result.probabilities
+        if proba is not None:
+            if isinstance(proba.columns, pd.MultiIndex):
+                proba = proba["path_0"]
+            block = proba.to_numpy(dtype=float)
+            for j, name in enumerate(f"proba_{value:g}" for value in classes):
+                if name in proba_columns(classes):
+                    out[name] = block[:, j]
+    else:
+        out["label"] = label
+        out["prediction"] = pred
+    return out
 
 
 def _is_plain(value: Any) -> bool:
@@ -380,7 +286,8 @@ def _score_summary(
     return mean, std
 
 
-def _cv_info(config: Config, splitter: Any, cv_result: CVResult) -> dict[str, Any]:
+def _cv_info(plan: Plan, cv_result: CVResult) -> dict[str, Any]:
+    config, splitter = plan.config, plan.splitter
     folds = cv_result.folds
     embargo = getattr(splitter, "embargo", None)
     return {

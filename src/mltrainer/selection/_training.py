@@ -20,6 +20,7 @@ from sklearn.pipeline import Pipeline
 from mltrainer.config._selection import SelectionConfig
 from mltrainer.cv import PurgedKFold, PurgedSplitter
 from mltrainer.exceptions import ConfigError
+from mltrainer.models import final_estimator
 from mltrainer.selection._common import jaccard_stability
 from mltrainer.selection._selectors import SelectByImportance, SelectByRFE
 from mltrainer.selection._tree import supports_tree_importance
@@ -46,6 +47,9 @@ class TrainerSelection:
         The run's seed (permutations, default estimators).
     n_features : int
         Number of candidate features, to check ``top_k`` before any fitting.
+    scoring : str, optional
+        The scorer importance is measured with: the run's headline scorer, so features
+        are chosen by the measure the run is judged on.
     """
 
     def __init__(
@@ -57,8 +61,10 @@ class TrainerSelection:
         splitter: Any,
         seed: int,
         n_features: int,
+        scoring: str | None = None,
     ) -> None:
         self.config = config
+        self.scoring = scoring
         self.estimator = estimator
         self.t1 = t1
         self.splitter = splitter
@@ -76,7 +82,7 @@ class TrainerSelection:
     def _check(self, n_features: int) -> None:
         config = self.config
         if config.method == "gain" and not supports_tree_importance(self.estimator):
-            final = getattr(self.estimator, "steps", [(None, self.estimator)])[-1][1]
+            final = final_estimator(self.estimator)
             raise ConfigError(
                 f"selection.method: 'gain' needs a tree model with importances, but "
                 f"{type(final).__name__} has none: use 'permutation', 'sfi' or 'clustered'"
@@ -97,6 +103,7 @@ class TrainerSelection:
         common: dict[str, Any] = {
             "cv": inner,
             "t1": self.t1,
+            "scoring": self.scoring,
             "n_repeats": config.n_repeats,
             "random_state": self.seed,
         }
@@ -119,7 +126,13 @@ class TrainerSelection:
         steps = list(model.steps) if isinstance(model, Pipeline) else [("model", model)]
         return Pipeline([("select", self.selector()), *steps])
 
-    def fit_final(self, X: pd.DataFrame, y: pd.Series, cv_result: Any) -> pd.DataFrame:
+    def fit_final(
+        self,
+        X: pd.DataFrame,
+        y: pd.Series,
+        cv_result: Any,
+        sample_weight: np.ndarray | None = None,
+    ) -> pd.DataFrame:
         """Select on all training rows; return X with the selected columns only.
 
         Also fills :attr:`selected` and :attr:`metadata` (importances, each fold's
@@ -127,7 +140,7 @@ class TrainerSelection:
         """
         if not self.enabled:
             return X
-        selector = self.selector().fit(X, y)
+        selector = self.selector().fit(X, y, sample_weight=sample_weight)
         selected = list(selector.selected_features_)
         folds = [list(est.steps[0][1].selected_features_) for est in (cv_result.estimators or [])]
         table = selector.importances_

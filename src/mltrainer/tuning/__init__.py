@@ -7,6 +7,7 @@ written to the store, where ``model.params: optimized`` reads them, only when th
 fixed config by a significant margin. See ``docs/tuning.md``.
 """
 
+from mltrainer.pipeline import load_best_params
 from mltrainer.tuning._objective import FoldOutcome, Objective, forward_returns
 from mltrainer.tuning._overfit import (
     deflated_sharpe_ratio,
@@ -14,10 +15,9 @@ from mltrainer.tuning._overfit import (
     probability_of_backtest_overfitting,
 )
 from mltrainer.tuning._report import load_study, trials_frame, write_html_report
-from mltrainer.tuning._results import TuneResult, load_best_params, store_key
+from mltrainer.tuning._results import TuneResult, store_key
 from mltrainer.tuning._schedule import next_run_time, run_schedule
 from mltrainer.tuning._space import (
-    DEFAULT_SEARCH_SPACES,
     clip_to_space,
     search_space,
     suggest_params,
@@ -26,7 +26,6 @@ from mltrainer.tuning._storage import fail_stale_trials, mask_url, open_storage
 from mltrainer.tuning._study import default_study_name, tune
 
 __all__ = [
-    "DEFAULT_SEARCH_SPACES",
     "FoldOutcome",
     "Objective",
     "TuneResult",

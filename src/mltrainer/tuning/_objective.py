@@ -12,13 +12,10 @@ import numpy as np
 import optuna
 import pandas as pd
 from optuna.distributions import BaseDistribution
-from sklearn.base import is_classifier
-from sklearn.metrics import check_scoring
 
 from mltrainer.config import Config
-from mltrainer.cv import fit_params
-from mltrainer.models import make_model
-from mltrainer.pipeline import Dataset, Trainer
+from mltrainer.cv import CVResult, FoldResult, build_scorers
+from mltrainer.pipeline import Dataset, Plan
 from mltrainer.tuning._space import search_space, suggest_params
 from mltrainer.tuning._storage import HEARTBEAT_ATTR, WORKER_ATTR
 
@@ -73,91 +70,86 @@ def _return_stats(signal: np.ndarray) -> dict[str, Any]:
 class Objective:
     """Cross-validated score of one parameter set; an Optuna objective when called.
 
-    The splits are computed once from the config's splitter (purged, embargoed) and every
-    trial fits on exactly the same training rows. After each fold the trial reports to the
-    pruner: the running mean (MedianPruner) or the fold's own score (WilcoxonPruner, which
-    compares trials fold by fold). Fold scores and signal-return statistics are kept as the
-    trial's user attributes.
+    The objective evaluates exactly what ``mltrainer train`` cross-validates: the training
+    plan's estimator (selection refitted in each fold, the resampling hook, the model) on
+    the plan's splits and weights, through the one fold loop. After each fold the trial
+    reports to the pruner: the running mean (MedianPruner) or the fold's own score
+    (WilcoxonPruner, which compares trials fold by fold). Fold scores and signal-return
+    statistics are kept as the trial's user attributes.
 
     Parameters
     ----------
     config : Config
         The run's configuration (model type, fixed params, cv, seed, tuning section).
     n_jobs : int, optional
-        Threads per model fit (overrides the model's ``n_jobs`` so workers share cores);
-        never part of the tuned parameters.
+        Threads per model fit (sets the catalogue entry's thread parameter so workers
+        share cores); never part of the tuned parameters.
+    plan : Plan, optional
+        A plan already built from ``config`` (its data are reused).
     """
 
-    def __init__(self, config: Config, *, n_jobs: int | None = None) -> None:
+    def __init__(
+        self, config: Config, *, n_jobs: int | None = None, plan: Plan | None = None
+    ) -> None:
         self.config = config
         self.n_jobs = n_jobs
-        trainer = Trainer(config)
-        bars = trainer.load()
-        self.dataset = trainer.dataset(bars)
+        self.plan = plan if plan is not None else Plan.from_config(config)
+        self.dataset = self.plan.dataset
         self.kind = self.dataset.kind
         self.space: dict[str, BaseDistribution] = search_space(
             config.model.type, config.tuning.search_space, task=self.kind
         )
-        self.scorer_name = config.tuning.scoring or trainer.scoring(self.dataset)[0]
-        splitter = trainer.splitter(self.dataset)
-        X = self.dataset.X
-        if hasattr(splitter, "split_with_info"):
-            self.splits = [(i.train, i.test) for i in splitter.split_with_info(X)]
-        else:
-            self.splits = list(splitter.split(X))
-        self.weights = trainer.sample_weight(self.dataset)
-        self.returns = forward_returns(bars, self.dataset)
-        self.base_params = dict(config.model.params)
-        self.scorer = check_scoring(self.estimator({}), scoring=self.scorer_name)
+        self.scorer_name = config.tuning.scoring or self.plan.scoring[0]
+        self.returns = forward_returns(self.plan.bars, self.dataset)
         self.wilcoxon = config.tuning.pruner == "wilcoxon"
+        build_scorers(self.estimator({}), self.scorer_name)  # a bad scorer fails now
 
     def estimator(self, params: dict[str, Any]) -> Any:
-        """The configured model with ``params`` over the config's fixed params."""
-        merged = {**self.base_params, **params}
-        if self.n_jobs is not None and self.config.model.type in {
-            "xgboost",
-            "lightgbm",
-            "random_forest",
-        }:
-            merged["n_jobs"] = self.n_jobs
-        return make_model(self.config.model.type, self.kind, merged, random_state=self.config.seed)
+        """The plan's estimator with ``params`` over the config's fixed params."""
+        return self.plan.estimator(params, threads=self.n_jobs)
 
     def evaluate(self, params: dict[str, Any], trial: optuna.Trial | None = None) -> FoldOutcome:
-        """Fit and score ``params`` on every split; report to ``trial`` and prune if told."""
-        X, y = self.dataset.X, self.dataset.y
-        signal = np.full(len(X), np.nan)
+        """Cross-validate ``params``; report each fold to ``trial`` and prune if told."""
         scores: list[float] = []
-        for k, (train, test) in enumerate(self.splits):
-            model = self.estimator(params)
-            weights = None if self.weights is None else self.weights[train]
-            fit_kwargs = fit_params(model, weights)
-            model.fit(X.iloc[train], y.iloc[train], **fit_kwargs)
-            X_test = X.iloc[test]
-            scores.append(float(self.scorer(model, X_test, y.iloc[test])))
-            if self.returns is not None:
-                fresh = test[np.isnan(signal[test])]  # combinatorial: first path only
-                signal[fresh] = self._positions(model, X.iloc[fresh]) * self.returns[fresh]
-            if trial is not None:
-                trial.set_user_attr(HEARTBEAT_ATTR, time.time())
-                trial.report(scores[-1] if self.wilcoxon else float(np.mean(scores)), k)
-                if trial.should_prune():
-                    trial.set_user_attr("fold_scores", scores)
-                    raise optuna.TrialPruned(f"pruned after fold {k + 1}/{len(self.splits)}")
-        order = np.argsort(X.index.to_numpy(), kind="stable")
-        stats = _return_stats(signal[order]) if self.returns is not None else {}
+
+        def on_fold(fold: FoldResult, total: int) -> None:
+            scores.append(fold.scores[self.scorer_name])
+            if trial is None:
+                return
+            trial.set_user_attr(HEARTBEAT_ATTR, time.time())
+            trial.report(scores[-1] if self.wilcoxon else float(np.mean(scores)), fold.fold)
+            if trial.should_prune():
+                trial.set_user_attr("fold_scores", scores)
+                raise optuna.TrialPruned(f"pruned after fold {fold.fold + 1}/{total}")
+
+        result = self.plan.cross_validate(
+            self.estimator(params), scoring=[self.scorer_name], on_fold=on_fold
+        )
+        stats = {}
+        if self.returns is not None:
+            signal = self._positions(result) * self.returns
+            order = np.argsort(self.dataset.X.index.to_numpy(), kind="stable")
+            stats = _return_stats(signal[order])
         return FoldOutcome(scores, stats)
 
-    def _positions(self, model: Any, X_test: pd.DataFrame) -> np.ndarray:
-        """Long/short position of each row: the sign of the expected label value."""
-        if is_classifier(model) and hasattr(model, "predict_proba"):
-            proba = model.predict_proba(X_test)
-            classes = self.dataset.classes or [0.0, 1.0]
-            values = np.asarray(classes, dtype=float)
+    def _positions(self, result: CVResult) -> np.ndarray:
+        """Long/short position of each row (first path): the sign of the expected label."""
+        proba = result.probabilities
+        if proba is not None:
+            if isinstance(proba.columns, pd.MultiIndex):
+                proba = proba["path_0"]
+            block = proba.to_numpy(dtype=float)
+            values = np.asarray(self.dataset.classes or [0.0, 1.0], dtype=float)
+            values = values[np.asarray(proba.columns, dtype=np.int64)]
             if len(values) == 2 and values.min() >= 0:  # 0/1 direction: up vs down
-                return np.where(proba[:, -1] > 0.5, 1.0, -1.0)
-            fitted = np.asarray(model.classes_, dtype=int)
-            return np.sign(proba @ values[fitted])
-        return np.sign(np.asarray(model.predict(X_test), dtype=float))
+                return np.where(block[:, -1] > 0.5, 1.0, -1.0)
+            return np.sign(block @ values)
+        predictions = result.predictions["path_0"].to_numpy(dtype=float)
+        if self.dataset.classes:
+            values = np.asarray(self.dataset.classes, dtype=float)
+            codes = np.where(np.isnan(predictions), 0, predictions).astype(np.int64)
+            return np.where(np.isnan(predictions), np.nan, np.sign(values[codes]))
+        return np.sign(predictions)
 
     def __call__(self, trial: optuna.Trial) -> float:
         trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")

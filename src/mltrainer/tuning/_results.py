@@ -6,10 +6,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mltrainer.config import Config
-from mltrainer.exceptions import NotFoundError
-from mltrainer.store import open_store, tuning_key
+from mltrainer.store import BestParams, TuningRun, open_store, tuning_key
 
-__all__ = ["TuneResult", "load_best_params", "store_key", "write_result"]
+__all__ = ["TuneResult", "store_key", "write_result"]
 
 
 def store_key(config: Config, leaf: str) -> str:
@@ -74,52 +73,16 @@ def write_result(config: Config, result: TuneResult) -> None:
         store.put(store_key(config, "last"), record)
         store.append(store_key(config, "history"), record)
         if result.promoted:
-            store.put(
-                store_key(config, "best"),
-                {
-                    "params": result.best_params,
-                    "score": result.best_score,
-                    "scorer": result.scorer,
-                    "study": result.study,
-                    "storage": result.storage,
-                    "n_trials": result.n_trials,
-                    "time": result.finished,
-                    "p_value": result.p_value,
-                    "fixed_score": result.fixed_score,
-                },
+            best = BestParams(
+                params=result.best_params,
+                score=result.best_score,
+                scorer=result.scorer,
+                study=result.study,
+                storage=result.storage,
+                n_trials=result.n_trials,
+                time=result.finished,
+                p_value=result.p_value,
+                fixed_score=result.fixed_score,
             )
-        store.put(store_key(config, "last_run"), {"time": result.finished})
-
-
-def load_best_params(config: Config) -> dict[str, Any]:
-    """The promoted best params of this model from the store, with where they came from.
-
-    Returns
-    -------
-    dict
-        ``params`` (the tuned values only), ``study``, ``time``, ``score``, ``scorer``...
-
-    Raises
-    ------
-    NotFoundError
-        When no tuning run has promoted params for this model name and type.
-    """
-    with open_store(config.store.url, prefix=config.store.prefix) as store:
-        best = store.get(store_key(config, "best"))
-        last = store.get(store_key(config, "last"))
-        url = store.url
-    if best is None:
-        why = ""
-        if last is not None:
-            p_value = last.get("p_value")
-            p_text = f"{p_value:.3g}" if isinstance(p_value, (int, float)) else str(p_value)
-            why = (
-                f" (the last study '{last['study']}' did not beat the fixed params:"
-                f" gain {last['gain']:+.4f}, p={p_text})"
-            )
-        raise NotFoundError(
-            f"model.params: optimized, but the store {url} holds no tuned params for"
-            f" '{config.name}' ({config.model.type}){why}; run `mltrainer tune CONFIG`"
-            " first or set model.params: fixed"
-        )
-    return dict(best)
+            store.put(store_key(config, "best"), best.to_dict())
+        store.put(store_key(config, "last_run"), TuningRun(time=result.finished).to_dict())

@@ -12,48 +12,17 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from sklearn.pipeline import Pipeline
 
 from mltrainer.exceptions import ConfigError, did_you_mean
-from mltrainer.models import make_model
+from mltrainer.models import estimator_params
+from mltrainer.models import model_type as model_type_entry
 
 __all__ = [
-    "DEFAULT_SEARCH_SPACES",
     "clip_to_space",
     "search_space",
     "space_to_distributions",
     "suggest_params",
 ]
-
-#: Default search space of each model type, in the config's own notation: a parameter maps
-#: to ``{low, high}`` (int when both are ints), with ``log: true`` for a log scale, ``step``
-#: for a grid, or to ``{choices: [...]}`` for a categorical.
-DEFAULT_SEARCH_SPACES: Mapping[str, Mapping[str, Mapping[str, Any]]] = {
-    "xgboost": {
-        "max_depth": {"low": 3, "high": 10},
-        "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
-        "n_estimators": {"low": 50, "high": 500},
-        "subsample": {"low": 0.6, "high": 1.0},
-        "colsample_bytree": {"low": 0.6, "high": 1.0},
-        "min_child_weight": {"low": 1, "high": 10},
-    },
-    "lightgbm": {
-        "num_leaves": {"low": 7, "high": 127, "log": True},
-        "learning_rate": {"low": 0.01, "high": 0.3, "log": True},
-        "n_estimators": {"low": 50, "high": 500},
-        "subsample": {"low": 0.6, "high": 1.0},
-        "colsample_bytree": {"low": 0.6, "high": 1.0},
-        "min_child_samples": {"low": 10, "high": 200, "log": True},
-    },
-    "random_forest": {
-        "n_estimators": {"low": 100, "high": 500},
-        "max_depth": {"low": 3, "high": 12},
-        "min_samples_leaf": {"low": 5, "high": 100, "log": True},
-        "max_features": {"low": 0.2, "high": 1.0},
-    },
-    "logistic": {"C": {"low": 1e-4, "high": 10.0, "log": True}},
-    "ridge": {"alpha": {"low": 1e-3, "high": 1e3, "log": True}},
-}
 
 _SPEC_KEYS = {"low", "high", "log", "step", "choices"}
 
@@ -106,7 +75,7 @@ def search_space(
     Parameters
     ----------
     model_type : str
-        A key of the model catalogue.
+        A key of the model catalogue; its entry holds the default space.
     overrides : mapping, optional
         ``tuning.search_space`` from the config: a parameter maps to a new range, or to
         None to drop it from the default space.
@@ -118,15 +87,15 @@ def search_space(
     ConfigError
         For an unknown model type or parameter, ``low > high``, a bad log range or spec key.
     """
-    if model_type not in DEFAULT_SEARCH_SPACES:
-        hint = did_you_mean(model_type, DEFAULT_SEARCH_SPACES)
-        raise ConfigError(
-            f"tuning: no search space for model type '{model_type}'{hint};"
-            f" tunable types: {', '.join(DEFAULT_SEARCH_SPACES)}"
-        )
-    specs: dict[str, Mapping[str, Any] | None] = dict(DEFAULT_SEARCH_SPACES[model_type])
+    entry = model_type_entry(model_type)
+    specs: dict[str, Mapping[str, Any] | None] = dict(entry.search_space)
     specs.update(overrides or {})
-    valid = _estimator_params(model_type, task)
+    if not specs:
+        raise ConfigError(
+            f"tuning: model type '{model_type}' has no default search space; give one in"
+            " tuning.search_space"
+        )
+    valid = estimator_params(model_type, task)
     space: dict[str, BaseDistribution] = {}
     for name, spec in specs.items():
         if spec is None:
@@ -140,12 +109,6 @@ def search_space(
     if not space:
         raise ConfigError("tuning.search_space: every parameter was dropped; keep at least one")
     return space
-
-
-def _estimator_params(model_type: str, task: str) -> set[str]:
-    estimator = make_model(model_type, task)
-    inner = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
-    return set(inner.get_params(deep=False))
 
 
 def space_to_distributions(space: Mapping[str, BaseDistribution]) -> dict[str, str]:
