@@ -82,6 +82,7 @@ class CVConfig(_Section):
     gap: int | None = None
     n_groups: int | None = None
     n_test_groups: int | None = None
+    max_splits: int | None = None  # combinatorial: refuse more than C(n_groups, n_test_groups)
     initial_train_size: int | None = None
     step_size: int | None = None
     max_train_size: int | None = None
