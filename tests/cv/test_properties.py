@@ -6,7 +6,9 @@ the training set from the rules as written, with O(n^2) interval comparisons:
 
 - purge: no training span [t0_i, t1_i] overlaps a test span (closed intervals);
 - embargo: after each test block, no training t0 in (max t1, max t1 + embargo];
-- maximality: every candidate non-test row breaking neither rule is in training.
+- maximality: every candidate non-test row breaking neither rule is in training;
+- rolling windows (``max_train_size=m``): training is the rows of the last m distinct
+  timestamps that survive purging, so purging never shrinks the window.
 """
 
 from __future__ import annotations
@@ -165,6 +167,32 @@ def check_rules(data: Data, train: np.ndarray, test: np.ndarray) -> None:
     np.testing.assert_array_equal(np.sort(test), rows_of(data, test_times))
 
 
+def rolling_candidates(
+    data: Data, test: np.ndarray, start: int, max_train: int | None, embargo: Any
+) -> np.ndarray:
+    """Candidates of a rolling window: the last ``max_train`` timestamps left after purging."""
+    candidates = data.time_id < start
+    if max_train is None:
+        return candidates
+    survivors, *_ = oracle_train(data, test, candidates, embargo)
+    times = np.unique(data.time_id[survivors])
+    if times.size > max_train:
+        candidates = candidates & (data.time_id >= times[-max_train])
+    return candidates
+
+
+def check_window(data: Data, infos: list[Any], plans: list[Any], max_train: int | None) -> None:
+    """Each split trains on min(max_train, surviving) distinct timestamps."""
+    if max_train is None:
+        return
+    for info, (test, _) in zip(infos, plans, strict=True):
+        start = int(data.time_id[test].min())
+        everything = data.time_id < start
+        survivors, *_ = oracle_train(data, test, everything, 0)
+        expected = min(max_train, np.unique(data.time_id[survivors]).size)
+        assert np.unique(data.time_id[info.train]).size == expected
+
+
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -241,12 +269,18 @@ def test_walk_forward_matches_oracle(data: Data, params: st.DataObject) -> None:
         ):
             np.testing.assert_array_equal(train_times, tr)
             np.testing.assert_array_equal(test_times, te)
+    assert n == data.time_id.size
     plans = []
     for train_times, test_times in layout:
-        candidates = np.zeros(n, dtype=bool)
-        candidates[rows_of(data, train_times)] = True
-        plans.append((rows_of(data, test_times), candidates))
-    check_against_oracle(cv, data, plans, embargo)
+        test = rows_of(data, test_times)
+        start = int(test_times[0])
+        candidates = rolling_candidates(data, test, start, max_train, embargo)
+        if max_train is None:  # the expanding window is scikit-learn's layout itself
+            np.testing.assert_array_equal(candidates, np.isin(data.time_id, train_times))
+        plans.append((test, candidates))
+    infos = check_against_oracle(cv, data, plans, embargo)
+    if infos:
+        check_window(data, infos, plans, max_train)
 
 
 @SETTINGS
@@ -260,11 +294,11 @@ def test_expanding_window_matches_oracle(data: Data, params: st.DataObject) -> N
     n = len(data.X)
     plans = []
     for start in range(initial, data.n_times, step):
-        first = 0 if max_train is None else max(0, start - max_train)
-        candidates = np.zeros(n, dtype=bool)
-        candidates[rows_of(data, range(first, start))] = True
-        plans.append((rows_of(data, range(start, min(start + step, data.n_times))), candidates))
+        test = rows_of(data, range(start, min(start + step, data.n_times)))
+        plans.append((test, rolling_candidates(data, test, start, max_train, embargo)))
     infos = check_against_oracle(cv, data, plans, embargo)
+    if infos:
+        check_window(data, infos, plans, max_train)
     if infos:  # every row after the initial window is tested exactly once
         counts = np.bincount(np.concatenate([i.test for i in infos]), minlength=n)
         np.testing.assert_array_equal(counts, (data.time_id >= initial).astype(int))

@@ -409,3 +409,66 @@ def test_time_series_refuses_a_panel_where_rows_share_a_timestamp() -> None:
         make_splitter("time_series", t1=t1, n_splits=3, gap=5)
     single = t1.iloc[::2]
     assert make_splitter("time_series", t1=single, n_splits=3, gap=5).gap == 5
+
+
+# --- robustness: grid size and rolling windows ---------------------------------------------
+
+
+def test_a_combinatorial_grid_too_large_is_refused_when_built() -> None:
+    message = (
+        r"n_groups=34 with n_test_groups=17 makes C\(34, 17\) = 2,333,606,220 splits, more "
+        r"than max_splits=100,000: lower n_groups or n_test_groups, or raise max_splits"
+    )
+    with pytest.raises(ConfigError, match=message):
+        CombinatorialPurgedKFold(34, 17)  # its first split() used to exhaust memory
+    with pytest.raises(ConfigError, match=r"^n_groups=34 with n_test_groups=17 makes"):
+        make_splitter("combinatorial", n_groups=34, n_test_groups=17)
+    with pytest.raises(ConfigError, match=r"C\(34, 17\) = 2,333,606,220 splits"):
+        combinatorial_paths(34, 17)
+    with pytest.raises(ConfigError, match=r"C\(20, 10\) = 184,756 splits"):
+        CombinatorialPurgedKFold(20, 10)
+    wide = CombinatorialPurgedKFold(20, 10, max_splits=200_000)  # the cap is a parameter
+    assert wide.get_n_splits() == 184_756
+    assert make_splitter("combinatorial", n_groups=20, n_test_groups=10, max_splits=200_000)
+    with pytest.raises(ConfigError, match=r"max_splits=0 is not an int >= 1"):
+        CombinatorialPurgedKFold(5, 2, max_splits=0)
+    changed = CombinatorialPurgedKFold(6, 2)
+    changed.n_groups, changed.n_test_groups = 34, 17  # as a parameter search would set them
+    with pytest.raises(ConfigError, match=r"C\(34, 17\)"):  # checked again before splitting
+        next(changed.split(np.zeros((100, 1))))
+    with pytest.raises(ConfigError, match=r"C\(34, 17\)"):
+        changed.get_n_splits()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda t1: PurgedWalkForward(3, t1=t1, max_train_size=4, test_size=3),
+        lambda t1: ExpandingWindowSplit(10, 3, max_train_size=4, t1=t1),
+    ],
+)
+def test_max_train_size_counts_the_rows_left_after_purging(make: Any) -> None:
+    X, t1 = daily(20, 2)  # every label ends 2 bars later: the 2 rows before a test are purged
+    for info in make(t1).split_with_info(X):
+        first = int(info.test[0])
+        assert info.train.tolist() == list(range(first - 6, first - 2))  # 4 rows, not 2
+        assert info.n_purged == 2
+    X0, t0 = daily(20, 0)  # no purge: the plain rolling window of TimeSeriesSplit
+    reference = TimeSeriesSplit(3, max_train_size=4, test_size=3)
+    assert splits(PurgedWalkForward(3, t1=t0, max_train_size=4, test_size=3), X0) == splits(
+        reference, X0
+    )
+
+
+def test_max_train_size_keeps_distinct_times_of_a_panel() -> None:
+    t0 = pd.date_range("2024-01-01", periods=12, freq="D", tz="UTC").repeat(2)
+    X = pd.DataFrame({"x": np.arange(24.0)}, index=t0)
+    horizon = np.tile([1, 2], 12)  # labels of the two symbols end 1 and 2 days later
+    t1 = pd.Series(t0 + pd.to_timedelta(horizon, unit="D"), index=t0)
+    cv = PurgedWalkForward(1, t1=t1, max_train_size=3, test_size=2)
+    (info,) = cv.split_with_info(X)
+    assert info.test.tolist() == list(range(20, 24))  # days 10 and 11
+    # purged: both rows of day 9 and the second of day 8 (labels reach day 10); a day with
+    # one row left still counts, so the 3 days trained on are 6, 7 and 8
+    assert info.train.tolist() == [12, 13, 14, 15, 16]
+    assert info.n_purged == 3

@@ -80,8 +80,9 @@ def test_bundled_loads_canonical(name: str) -> None:
     assert not bars.isna().to_numpy().any()
     assert bars.index.is_monotonic_increasing
     assert bars.index.is_unique
-    assert bars.index[0] == pd.Timestamp("1999-01-04", tz="UTC")
-    assert bars.index[-1] == pd.Timestamp("2018-12-31", tz="UTC")
+    # stamped at the close, 16:00 New York: 21:00 UTC in winter (EST)
+    assert bars.index[0] == pd.Timestamp("1999-01-04 21:00", tz="UTC")
+    assert bars.index[-1] == pd.Timestamp("2018-12-31 21:00", tz="UTC")
     assert not is_panel(bars)
 
 
@@ -103,7 +104,8 @@ def test_panel_of_bundled(panel: pd.DataFrame, sp500: pd.DataFrame) -> None:
     assert panel["symbol"].dtype == "str"
     assert (
         panel.index[:4].tolist()
-        == [pd.Timestamp("1999-01-04", tz="UTC")] * 2 + [pd.Timestamp("1999-01-05", tz="UTC")] * 2
+        == [pd.Timestamp("1999-01-04 21:00", tz="UTC")] * 2
+        + [pd.Timestamp("1999-01-05 21:00", tz="UTC")] * 2
     )
     assert panel["symbol"].iloc[:4].tolist() == ["nasdaq", "sp500", "nasdaq", "sp500"]
     ts = panel.index.asi8
@@ -117,7 +119,7 @@ def test_list_datasets() -> None:
     assert list(table.columns) == ["name", "description", "rows", "start", "end", "frequency"]
     assert table["name"].tolist() == ["sp500", "nasdaq"]
     assert table["rows"].tolist() == [5031, 5031]
-    assert (table["start"] == pd.Timestamp("1999-01-04", tz="UTC")).all()
+    assert (table["start"] == pd.Timestamp("1999-01-04 21:00", tz="UTC")).all()
 
 
 def test_unknown_dataset_suggests_name(tmp_path: Path) -> None:
@@ -147,7 +149,8 @@ def test_csv_round_trip_and_case_insensitive_names(tmp_path: Path) -> None:
     bars = load_bars(_csv(tmp_path, raw))
     assert list(bars.columns) == list(BAR_COLUMNS)
     np.testing.assert_allclose(bars["close"].to_numpy(), raw["CLOSE"].to_numpy())
-    assert bars.index[0] == pd.Timestamp("2021-01-04", tz="UTC")
+    # dates only, no session_close: the bar closes at the end of its date (tz UTC)
+    assert bars.index[0] == pd.Timestamp("2021-01-05 00:00", tz="UTC")
 
 
 def test_column_mapping(tmp_path: Path) -> None:
@@ -175,7 +178,9 @@ def test_parquet_round_trip(tmp_path: Path, panel: pd.DataFrame) -> None:
     naive.index = pd.DatetimeIndex(naive.index)  # time in a naive parquet index
     naive.to_parquet(tmp_path / "naive.parquet")
     bars = load_bars(str(tmp_path / "naive.parquet"), tz="Europe/Berlin")
-    assert bars.index[0] == pd.Timestamp("2021-01-03 23:00", tz="UTC")
+    assert bars.index[0] == pd.Timestamp("2021-01-04 23:00", tz="UTC")  # end of the Berlin day
+    at = load_bars(tmp_path / "naive.parquet", tz="Europe/Berlin", session_close="17:30")
+    assert at.index[0] == pd.Timestamp("2021-01-04 16:30", tz="UTC")
 
 
 def test_tz_conversion(tmp_path: Path) -> None:
@@ -197,8 +202,9 @@ def test_tz_conversion(tmp_path: Path) -> None:
 def test_start_end_inclusive(sp500: pd.DataFrame, panel: pd.DataFrame) -> None:
     bars = load_bars("sp500", start="2018-12-24", end=pd.Timestamp("2018-12-28"))
     assert bars.index.tolist() == [
-        pd.Timestamp(d, tz="UTC") for d in ["2018-12-24", "2018-12-26", "2018-12-27", "2018-12-28"]
-    ]
+        pd.Timestamp(f"{d} 21:00", tz="UTC")
+        for d in ["2018-12-24", "2018-12-26", "2018-12-27", "2018-12-28"]
+    ]  # a date as end keeps that date's bar, stamped at its close
     pd.testing.assert_frame_equal(bars, sp500.loc["2018-12-24":"2018-12-28"])
     assert len(load_bars(["sp500", "nasdaq"], start="2018-12-31")) == 2
     with pytest.raises(ConfigError, match="after end"):
@@ -216,12 +222,12 @@ def test_min_rows_message(tmp_path: Path) -> None:
         min_rows_reason="5 folds of 60",
     )
     assert "start/end" in msg
-    _raises("sp500", r"needs at least 1 rows, got 0", start="2030-01-01")
+    _raises("sp500", r"needs at least 1 row, got 0", start="2030-01-01")
     raw = pd.concat([_raw(5).assign(Symbol="AAA"), _raw(3).assign(Symbol="BBB")])
     _raises(_csv(tmp_path, raw), r"symbol 'BBB' needs at least 4 rows, got 3 \(1 of 2", min_rows=4)
     _raises(
         ["sp500", "nasdaq"],
-        r"symbol 'sp500' needs at least 1 rows, got 0",
+        r"symbol 'sp500' needs at least 1 row, got 0",
         symbols=["sp500"],
         start="2030-01-01",
     )
@@ -236,7 +242,7 @@ def test_empty_inputs(tmp_path: Path) -> None:
     (tmp_path / "zero.csv").write_text("")
     _raises(tmp_path / "zero.csv", "file has no rows")
     _raises(_csv(tmp_path, _raw().iloc[:0]), r"bars\.csv: file has no rows")
-    with pytest.raises(DataError, match=r"^frame: file has no rows"):
+    with pytest.raises(DataError, match=r"^frame: no bars \(0 rows\); pass at least one bar"):
         validate_bars(pd.DataFrame(columns=list(BAR_COLUMNS)))
 
 
@@ -251,9 +257,9 @@ def test_missing_columns_and_time(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("bad", "match"),
     [
-        ("garbage", r"timestamp 'garbage' at row 3 is not a timestamp"),
-        ("", r"timestamp missing at row 3"),
-        ("01/07/2021", r"timestamp '01/07/2021' at row 3 does not match the format"),
+        ("garbage", r"timestamp 'garbage' at line 5 is not a timestamp"),
+        ("", r"timestamp missing at line 5"),
+        ("01/07/2021", r"'01/07/2021' at line 5 does not match the format of line 2 \('2021"),
     ],
 )
 def test_unparseable_timestamp(tmp_path: Path, bad: str, match: str) -> None:
@@ -272,8 +278,7 @@ def test_unsorted_names_row(tmp_path: Path) -> None:
     raw.loc[4, "Date"] = "2021-01-01"
     _raises(
         _csv(tmp_path, raw),
-        r"not sorted: row 4 \(timestamp 2021-01-01 00:00:00\+00:00\) "
-        r"is earlier than row 3",
+        r"not sorted: line 6 \(timestamp 2021-01-01\) is earlier than line 5 \(2021-01-07\)",
     )
 
 
@@ -285,7 +290,7 @@ def test_unsorted_per_symbol(tmp_path: Path) -> None:
     b.loc[2, "Date"] = "2020-12-01"
     _raises(
         _csv(tmp_path, pd.concat([a, b], ignore_index=True)),
-        r"row 6 \(timestamp 2020-12-01 00:00:00\+00:00, symbol 'BBB'\) is earlier than row 5",
+        r"line 8 \(timestamp 2020-12-01, symbol 'BBB'\) is earlier than line 7 \(2021-01-05\)",
     )
 
 
@@ -296,14 +301,14 @@ def test_duplicated_timestamp_named(tmp_path: Path) -> None:
     raw = raw.sort_values("Date", kind="stable")
     _raises(
         _csv(tmp_path, raw),
-        r"duplicated timestamp at row 3 \(timestamp 2021-01-06 "
-        r"00:00:00\+00:00\): it appears 3 times \(2 duplicate row\(s\) in all\)",
+        r"duplicated timestamp at line 5 \(timestamp 2021-01-06\): it appears 3 times "
+        r"\(2 duplicate row\(s\) in all\)",
     )
     a, b = _raw(3).assign(Symbol="AAA"), _raw(3).assign(Symbol="BBB")
     _raises(
         _csv(tmp_path, pd.concat([a, b.iloc[:2], b.iloc[[1]], b.iloc[2:]], ignore_index=True)),
-        r"duplicated timestamp at row 5 \(timestamp 2021-01-05 00:00:00\+00:00, "
-        r"symbol 'BBB'\): it appears 2 times",
+        r"duplicated timestamp at line 7 \(timestamp 2021-01-05, symbol 'BBB'\): it appears 2 "
+        r"times",
     )
 
 
@@ -314,14 +319,14 @@ def test_duplicated_timestamp_named(tmp_path: Path) -> None:
             "Close",
             np.nan,
             r"column 'close' has 1 NaN/inf/non-positive price\(s\), first nan at "
-            r"row 2 \(timestamp 2021-01-06",
+            r"line 4 \(timestamp 2021-01-06\)",
         ),
         ("Open", np.inf, r"column 'open' has 1 NaN/inf/non-positive price\(s\), first inf"),
-        ("Low", -1.0, r"column 'low' has 1 NaN/inf/non-positive price\(s\), first -1.0 at row 2"),
+        ("Low", -1.0, r"column 'low' has 1 NaN/inf/non-positive price\(s\), first -1.0 at line 4"),
         ("High", 0.0, r"column 'high' has 1 NaN/inf/non-positive price\(s\), first 0.0"),
-        ("Volume", -5, r"column 'volume' has 1 NaN/inf/negative value\(s\), first -5.0 at row 2"),
+        ("Volume", -5, r"column 'volume' has 1 NaN/inf/negative value\(s\), first -5.0 at line 4"),
         ("Volume", np.nan, r"column 'volume' has 1 NaN/inf/negative value\(s\), first nan"),
-        ("Close", "12,5", r"column 'close' has 1 non-numeric value\(s\), first '12,5' at row 2"),
+        ("Close", "12,5", r"column 'close' has 1 non-numeric value\(s\), first '12,5' at line 4"),
     ],
 )
 def test_bad_values(tmp_path: Path, column: str, value: object, match: str) -> None:
@@ -334,14 +339,14 @@ def test_bad_values(tmp_path: Path, column: str, value: object, match: str) -> N
 def test_ohlc_consistency(tmp_path: Path) -> None:
     raw = _raw()
     raw.loc[1, "High"] = raw.loc[1, "Low"] - 1
-    _raises(_csv(tmp_path, raw), r"'high' is below 'low' in 1 bar\(s\), first at row 1")
+    _raises(_csv(tmp_path, raw), r"'high' is below 'low' in 1 bar\(s\), first at line 3")
     for col, row in (("Close", 4), ("Open", 5)):
         raw = _raw()
         raw.loc[row, col] = raw.loc[row, "High"] + 0.5
         _raises(
             _csv(tmp_path, raw),
             rf"column '{col.lower()}' is outside \[low, high\] in 1 "
-            rf"bar\(s\), first at row {row}",
+            rf"bar\(s\), first at line {row + 2}",
         )
     raw = _raw()
     raw["Close"] = raw["High"] * (1 + 1e-12)  # float noise is tolerated
@@ -396,8 +401,8 @@ def test_fingerprint(sp500: pd.DataFrame, panel: pd.DataFrame) -> None:
     assert fp == data_fingerprint(load_bars("sp500"))
     assert fp["rows"] == 5031
     assert fp["symbols"] is None
-    assert fp["start"] == "1999-01-04T00:00:00+00:00"
-    assert fp["end"] == "2018-12-31T00:00:00+00:00"
+    assert fp["start"] == "1999-01-04T21:00:00+00:00"
+    assert fp["end"] == "2018-12-31T21:00:00+00:00"
     assert fp["columns"] == list(BAR_COLUMNS)
     assert re.fullmatch(r"[0-9a-f]{64}", fp["sha256"])
     assert data_fingerprint(panel)["symbols"] == ["nasdaq", "sp500"]

@@ -147,7 +147,10 @@ def test_given_labels_file_is_used(
     _, config = trained
     stamps = current_bars.index[:300]
     path = tmp_path / "labels.csv"
-    pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%d"), "label": 1.0}).to_csv(path, index=False)
+    # bars are stamped at their close (21:00/20:00 UTC): the labels carry the same instants
+    pd.DataFrame({"timestamp": stamps.strftime("%Y-%m-%dT%H:%M:%S%z"), "label": 1.0}).to_csv(
+        path, index=False
+    )
     labels = read_labels(path)
     result = monitor(
         "mon", bars=current_bars, labels=labels, config=config, timestamp=pd.Timestamp("2032-01-01")

@@ -34,12 +34,26 @@ class DataConfig(_Section):
     start: str | None = None
     end: str | None = None
     tz: str = "UTC"
+    # Whether a file's timestamps mark each bar's close or its open (bars are stamped at
+    # their close either way); session_close is the "HH:MM" close, in tz, of date-only bars.
+    bar_time: Literal["open", "close"] = "close"
+    session_close: str | None = None
 
     @field_validator("start", "end", mode="before")
     @classmethod
     def _date_as_text(cls, value: Any) -> Any:
         # YAML reads `start: 2012-01-01` as a date: keep it as ISO text.
         return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+    @field_validator("session_close", mode="before")
+    @classmethod
+    def _clock_as_text(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(
+                f"{value!r} is a number: YAML reads an unquoted 16:00 as 960; quote it, "
+                "session_close: '16:00'"
+            )
+        return value
 
 
 class ModelConfig(_Section):
@@ -68,6 +82,7 @@ class CVConfig(_Section):
     gap: int | None = None
     n_groups: int | None = None
     n_test_groups: int | None = None
+    max_splits: int | None = None  # combinatorial: refuse more than C(n_groups, n_test_groups)
     initial_train_size: int | None = None
     step_size: int | None = None
     max_train_size: int | None = None

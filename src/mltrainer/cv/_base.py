@@ -37,11 +37,15 @@ class Plan:
     lo, hi : int or None
         Candidate training rows are those whose distinct-time position is in
         ``[lo, hi)``; None means all.
+    max_train : int or None
+        Keep only the training rows of the last ``max_train`` distinct times left *after*
+        purging (a rolling window that purging does not shrink); None keeps all.
     """
 
     blocks: list[tuple[int, int, int]]
     lo: int = 0
     hi: int | None = None
+    max_train: int | None = None
 
 
 def check_int(value: Any, name: str, *, minimum: int, optional: bool = False) -> None:
@@ -52,6 +56,17 @@ def check_int(value: Any, name: str, *, minimum: int, optional: bool = False) ->
         raise ConfigError(
             f"{name}={value!r} is not an int >= {minimum}: pass an integer of at least {minimum}"
         )
+
+
+def _window_start(timeline: Timeline, train: np.ndarray, max_train: int | None) -> int | None:
+    """First row of the last ``max_train`` distinct times of ``train``, or None if fewer."""
+    if max_train is None or train.size == 0:
+        return None
+    time_of = np.searchsorted(timeline.starts, train, side="right") - 1  # train is sorted
+    distinct = time_of[np.flatnonzero(np.diff(time_of, prepend=-1))]
+    if distinct.size <= max_train:
+        return None
+    return int(timeline.starts[distinct[-max_train]])
 
 
 class PurgedSplitter(BaseCrossValidator):
@@ -141,14 +156,15 @@ class PurgedSplitter(BaseCrossValidator):
                 if (s, e) not in block_max:
                     block_max[(s, e)] = int(t1[s:e].max()) if e > s else 0
             hi = timeline.n_rows if plan.hi is None else int(starts[plan.hi])
+            maxima = [block_max[r] for r in rows]
             train, n_purged, n_embargoed = purge_split(
-                timeline,
-                rows,
-                embargo=embargo,
-                lo=int(starts[plan.lo]),
-                hi=hi,
-                maxima=[block_max[r] for r in rows],
+                timeline, rows, embargo=embargo, lo=int(starts[plan.lo]), hi=hi, maxima=maxima
             )
+            lo = _window_start(timeline, train, plan.max_train)
+            if lo is not None:  # the window is counted after purging: cut it, count again
+                train, n_purged, n_embargoed = purge_split(
+                    timeline, rows, embargo=embargo, lo=lo, hi=hi, maxima=maxima
+                )
             if train.size == 0:
                 raise DataError(
                     f"split {k} of {type(self).__name__} has no training row left after "

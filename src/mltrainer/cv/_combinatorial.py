@@ -22,16 +22,44 @@ from mltrainer.cv._kfold import fold_bounds
 from mltrainer.cv._times import Timeline, check_embargo
 from mltrainer.exceptions import ConfigError
 
-__all__ = ["CombinatorialPurgedKFold", "combinatorial_paths"]
+__all__ = ["MAX_SPLITS", "CombinatorialPurgedKFold", "combinatorial_paths"]
+
+#: Default cap on C(N, k): 100,000 splits already mean 100,000 model fits.
+MAX_SPLITS = 100_000
 
 
-def combinatorial_paths(n_groups: int, n_test_groups: int) -> np.ndarray:
+def check_grid(n_groups: Any, n_test_groups: Any, max_splits: Any) -> None:
+    """Refuse a grid of more than ``max_splits`` splits, before any is built.
+
+    Values that are not valid integers are left to the full parameter check.
+    """
+    check_int(max_splits, "max_splits", minimum=1)
+    valid = all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1
+        for v in (n_groups, n_test_groups)
+    )
+    if not valid or n_test_groups >= n_groups:
+        return
+    count = math.comb(int(n_groups), int(n_test_groups))
+    if count > max_splits:
+        raise ConfigError(
+            f"n_groups={n_groups} with n_test_groups={n_test_groups} makes C({n_groups}, "
+            f"{n_test_groups}) = {count:,} splits, more than max_splits={max_splits:,}: lower "
+            "n_groups or n_test_groups, or raise max_splits if you mean to fit that many models"
+        )
+
+
+def combinatorial_paths(
+    n_groups: int, n_test_groups: int, *, max_splits: int = MAX_SPLITS
+) -> np.ndarray:
     """Backtest path of every (split, group) pair.
 
     Parameters
     ----------
     n_groups, n_test_groups : int
         N and k.
+    max_splits : int, default 100,000
+        Refuse (ConfigError) when C(N, k) is larger: the table holds C(N, k) x N entries.
 
     Returns
     -------
@@ -40,6 +68,7 @@ def combinatorial_paths(n_groups: int, n_test_groups: int) -> np.ndarray:
         to, or -1 where split ``s`` does not test group ``g``. Splits are in the order of
         ``itertools.combinations(range(N), k)``.
     """
+    check_grid(n_groups, n_test_groups, max_splits)
     combos = np.array(list(itertools.combinations(range(n_groups), n_test_groups)), dtype=np.intp)
     tested = np.zeros((combos.shape[0], n_groups), dtype=bool)
     tested[np.arange(combos.shape[0])[:, None], combos] = True
@@ -68,6 +97,15 @@ class CombinatorialPurgedKFold(PurgedSplitter):
     embargo : pd.Timedelta, str, int or float, default 0
         A time span, an int count of distinct timestamps, or a float in (0, 1): that
         fraction of the distinct timestamps, rounded up.
+    max_splits : int, default 100,000
+        The most splits accepted: a grid with more (``C(34, 17)`` is 2.3 billion) is refused
+        with a ConfigError when the splitter is built, before any split is made.
+
+    Raises
+    ------
+    ConfigError
+        At construction, when ``C(n_groups, n_test_groups) > max_splits``; other invalid
+        parameters are reported by ``split`` and ``get_n_splits``.
     """
 
     def __init__(
@@ -77,11 +115,15 @@ class CombinatorialPurgedKFold(PurgedSplitter):
         *,
         t1: pd.Series | None = None,
         embargo: Any = 0,
+        max_splits: int = MAX_SPLITS,
     ):
+        # Like scikit-learn's KFold, refuse at once what would exhaust memory later.
+        check_grid(n_groups, n_test_groups, max_splits)
         self.n_groups = n_groups
         self.n_test_groups = n_test_groups
         self.t1 = t1
         self.embargo = embargo
+        self.max_splits = max_splits
 
     def _check_params(self) -> None:
         check_int(self.n_groups, "n_groups", minimum=2)
@@ -91,6 +133,7 @@ class CombinatorialPurgedKFold(PurgedSplitter):
                 f"n_test_groups={self.n_test_groups} must be below n_groups={self.n_groups}: "
                 "leave at least one group to train on"
             )
+        check_grid(self.n_groups, self.n_test_groups, self.max_splits)
         check_embargo(self.embargo)
 
     @property
@@ -108,7 +151,7 @@ class CombinatorialPurgedKFold(PurgedSplitter):
             Rows follow the order of :meth:`split`. A fresh array on every call.
         """
         self._check_params()
-        return combinatorial_paths(self.n_groups, self.n_test_groups)
+        return combinatorial_paths(self.n_groups, self.n_test_groups, max_splits=self.max_splits)
 
     def split_paths(self, X: Any = None) -> Iterator[np.ndarray]:
         """Yield, per split, the path id of each test row (same order as ``test``)."""
@@ -117,7 +160,9 @@ class CombinatorialPurgedKFold(PurgedSplitter):
 
     def _plans(self, timeline: Timeline) -> Iterator[Plan]:
         bounds = fold_bounds(timeline.n_times, self.n_groups, "n_groups")
-        for row in combinatorial_paths(self.n_groups, self.n_test_groups):
+        for row in combinatorial_paths(
+            self.n_groups, self.n_test_groups, max_splits=self.max_splits
+        ):
             groups = np.flatnonzero(row >= 0)
             yield Plan([(int(bounds[g]), int(bounds[g + 1]), int(row[g])) for g in groups])
 

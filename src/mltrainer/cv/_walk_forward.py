@@ -6,7 +6,10 @@ removes rows *after* a test block, which these splitters never train on; it is a
 (and validated) so that one ``cv`` configuration fits every method.
 
 All sizes count distinct timestamps (rows, when every decision time is unique); a float
-in (0, 1) is that fraction of the distinct timestamps, rounded up.
+in (0, 1) is that fraction of the distinct timestamps, rounded up. ``max_train_size``
+counts the timestamps that are *trained on*, after purging: the window reaches further
+back by as many timestamps as the purge removed, so it does not shrink with the label
+horizon (``max_train_size=4`` with a 2-bar horizon trains on 4 bars, not 2).
 """
 
 from __future__ import annotations
@@ -29,18 +32,19 @@ def _check_size(value: Any, name: str, *, optional: bool) -> None:
     resolve_count(value, 1, name)  # type and range check: int >= 1 or float in (0, 1)
 
 
-def _window_start(start: int, max_train_size: Any, n_times: int) -> int:
+def _max_train(max_train_size: Any, n_times: int) -> int | None:
     if max_train_size is None:
-        return 0
-    return max(0, start - resolve_count(max_train_size, n_times, "max_train_size"))
+        return None
+    return resolve_count(max_train_size, n_times, "max_train_size")
 
 
 class PurgedWalkForward(PurgedSplitter):
     """scikit-learn's ``TimeSeriesSplit`` shape (train strictly before test), purged.
 
     The last ``n_splits * test_size`` distinct timestamps are cut into ``n_splits``
-    consecutive test blocks; each split trains on the timestamps before its block (the
-    last ``max_train_size`` of them when set), minus rows whose label reaches the block.
+    consecutive test blocks; each split trains on the timestamps before its block, minus
+    rows whose label reaches the block (purged); with ``max_train_size``, on the last
+    ``max_train_size`` timestamps left after purging.
 
     Parameters
     ----------
@@ -51,7 +55,8 @@ class PurgedWalkForward(PurgedSplitter):
     embargo : pd.Timedelta, str, int or float, default 0
         Validated like the other splitters; removes nothing here (no training after test).
     max_train_size : int, float or None, default None
-        Rolling window: train on at most this many distinct timestamps before the test.
+        Rolling window: train on at most this many distinct timestamps before the test,
+        counted after purging (the window is not shrunk by the label horizon).
     test_size : int, float or None, default None
         Distinct timestamps per test block; default ``T // (n_splits + 1)``.
     """
@@ -90,10 +95,10 @@ class PurgedWalkForward(PurgedSplitter):
                 f"{self.n_splits * max(size, 1)} distinct timestamps in X, got {n_times}: "
                 "lower n_splits or test_size, or pass more data"
             )
+        window = _max_train(self.max_train_size, n_times)
         for f in range(self.n_splits):
             start = first + f * size
-            lo = _window_start(start, self.max_train_size, n_times)
-            yield Plan([(start, start + size, 0)], lo=lo, hi=start)
+            yield Plan([(start, start + size, 0)], hi=start, max_train=window)
 
     def _count(self, X: Any) -> int:
         return int(self.n_splits)
@@ -105,7 +110,10 @@ class ExpandingWindowSplit(PurgedSplitter):
     The first split trains on the first ``initial_train_size`` distinct timestamps and
     tests the next ``step_size``; each later split moves the test block ``step_size``
     further, until the data end (the last block may be shorter). Training rows whose
-    label reaches the test block are purged.
+    label reaches the test block are purged. ``initial_train_size`` places the first test
+    block, so the first window cannot reach further back: it trains on the timestamps left
+    after purging. ``max_train_size`` counts timestamps after purging, as in
+    :class:`PurgedWalkForward`.
 
     Parameters
     ----------
@@ -114,7 +122,8 @@ class ExpandingWindowSplit(PurgedSplitter):
     step_size : int or float
         Distinct timestamps per test block and per step forward.
     max_train_size : int, float or None, default None
-        Rolling window: train on at most this many distinct timestamps before the test.
+        Rolling window: train on at most this many distinct timestamps before the test,
+        counted after purging (the window is not shrunk by the label horizon).
     t1 : Series or None, default None
         Label end times aligned with X (same index). None means ``t1 = t0``.
     embargo : pd.Timedelta, str, int or float, default 0
@@ -151,6 +160,6 @@ class ExpandingWindowSplit(PurgedSplitter):
                 f"initial_train_size={self.initial_train_size} leaves no test data: X has "
                 f"{n_times} distinct timestamps; lower initial_train_size or pass more data"
             )
+        window = _max_train(self.max_train_size, n_times)
         for start in range(initial, n_times, step):
-            lo = _window_start(start, self.max_train_size, n_times)
-            yield Plan([(start, min(start + step, n_times), 0)], lo=lo, hi=start)
+            yield Plan([(start, min(start + step, n_times), 0)], hi=start, max_train=window)

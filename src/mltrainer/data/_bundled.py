@@ -12,12 +12,17 @@ __all__ = ["BUNDLED", "read_bundled"]
 
 @dataclass(frozen=True)
 class _Dataset:
-    """A bundled dataset: ``module.load()`` returns its bars."""
+    """A bundled dataset: ``module.load()`` returns its bars, one row per trading date.
+
+    Each bar is stamped at its exchange's close: ``session_close`` (wall-clock) in ``tz``.
+    """
 
     name: str
     module: str
     description: str
     frequency: str
+    tz: str = "America/New_York"
+    session_close: str = "16:00"
 
 
 BUNDLED: dict[str, _Dataset] = {
@@ -26,14 +31,15 @@ BUNDLED: dict[str, _Dataset] = {
         _Dataset(
             "sp500",
             "arch.data.sp500",
-            "S&P 500 index, daily OHLCV 1999-2018 (arch.data.sp500; close is Close, not Adj Close)",
+            "S&P 500 index, daily OHLCV 1999-2018 (arch.data.sp500; close is Close, not Adj "
+            "Close), stamped at the NYSE close, 16:00 America/New_York",
             "daily",
         ),
         _Dataset(
             "nasdaq",
             "arch.data.nasdaq",
             "NASDAQ Composite index, daily OHLCV 1999-2018 (arch.data.nasdaq; close is Close, "
-            "not Adj Close)",
+            "not Adj Close), stamped at the Nasdaq close, 16:00 America/New_York",
             "daily",
         ),
     )

@@ -1,6 +1,7 @@
 """Validation of bars: every check vectorised, every failure one line naming row and fix.
 
-Rows in messages are 0-based positions in the input (in a CSV file, line = row + 2).
+A message names a CSV row by its line in the file ("line 5", the header being line 1) and a
+row of a Parquet file or frame by its 0-based position ("row 3"); see :mod:`._rows`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from mltrainer.data._bar_time import BarTime, check_bar_time, check_session_close, close_stamps
+from mltrainer.data._rows import RowNamer, position
 from mltrainer.data._schema import BAR_COLUMNS, PRICE_COLUMNS, SYMBOL, TIMESTAMP
-from mltrainer.data._timestamps import to_utc_index
+from mltrainer.data._timestamps import check_tz, is_dates, localize, parse_times
 from mltrainer.exceptions import ConfigError, DataError
 
 __all__ = ["check_min_rows", "check_min_rows_arg", "validate", "validate_bars"]
@@ -21,14 +24,31 @@ OHLC_RTOL = 1e-9
 
 
 class _Locator:
-    """Describe a row of the input as ``row i (timestamp t, symbol 's')``."""
+    """Describe a row of the input as ``line i (timestamp t, symbol 's')`` (or ``row i``).
 
-    def __init__(self, index: pd.DatetimeIndex, symbols: np.ndarray | None) -> None:
+    The timestamp is shown as written: a date for date-only bars, else the UTC instant.
+    """
+
+    def __init__(
+        self,
+        index: pd.DatetimeIndex,
+        symbols: np.ndarray | None,
+        rows: RowNamer,
+        *,
+        dates: bool = False,
+    ) -> None:
         self.index = index
         self.symbols = symbols
+        self.rows = rows
+        self.dates = dates
+
+    def stamp(self, pos: int) -> str:
+        """The timestamp of row ``pos`` as written."""
+        value = self.index[pos]
+        return str(value.date()) if self.dates else str(value)
 
     def __call__(self, pos: int) -> str:
-        where = f"row {pos} (timestamp {self.index[pos]}"
+        where = f"{self.rows(pos)} (timestamp {self.stamp(pos)}"
         if self.symbols is not None:
             where += f", symbol {self.symbols[pos]!r}"
         return where + ")"
@@ -71,8 +91,8 @@ def _check_order(ts: np.ndarray, codes: np.ndarray, at: _Locator, source: str) -
         k = int(np.argmin(rows))
         row, prev = int(rows[k]), int(order[back[k]])
         raise DataError(
-            f"{source}: timestamps not sorted: {at(row)} is earlier than row {prev} "
-            f"({at.index[prev]}); sort the bars by time (per symbol) before loading"
+            f"{source}: timestamps not sorted: {at(row)} is earlier than {at.rows(prev)} "
+            f"({at.stamp(prev)}); sort the bars by time (per symbol) before loading"
         )
     dup = np.flatnonzero(same & (step == 0))
     if dup.size:
@@ -122,6 +142,10 @@ def _check_values(values: dict[str, np.ndarray], at: _Locator, source: str) -> N
             )
 
 
+def _rows(n: int) -> str:
+    return "1 row" if n == 1 else f"{n} rows"
+
+
 def check_min_rows_arg(min_rows: int) -> None:
     """Raise :class:`ConfigError` unless ``min_rows`` is an integer >= 1."""
     if isinstance(min_rows, bool) or not isinstance(min_rows, int | np.integer) or min_rows < 1:
@@ -147,7 +171,7 @@ def check_min_rows(
     if SYMBOL not in frame.columns:
         if len(frame) < min_rows:
             raise DataError(
-                f"{source}: needs at least {min_rows} rows{why}, got {len(frame)}; {fix}"
+                f"{source}: needs at least {_rows(min_rows)}{why}, got {len(frame)}; {fix}"
             )
         return
     expected = list(symbols) if symbols is not None else []
@@ -159,19 +183,32 @@ def check_min_rows(
     short = counts[counts < min_rows]
     if len(short):
         raise DataError(
-            f"{source}: symbol {short.index[0]!r} needs at least {min_rows} rows{why}, got "
+            f"{source}: symbol {short.index[0]!r} needs at least {_rows(min_rows)}{why}, got "
             f"{int(short.iloc[0])} ({len(short)} of {len(counts)} symbol(s) short); {fix}"
         )
 
 
-def validate(frame: pd.DataFrame, *, tz: str, source: str) -> pd.DataFrame:
-    """Run every check but ``min_rows`` on a frame with canonical names; return a new frame."""
+def validate(
+    frame: pd.DataFrame,
+    *,
+    tz: str,
+    source: str,
+    rows: RowNamer = position,
+    bar_time: BarTime = "close",
+    session_close: pd.Timedelta | None = None,
+) -> pd.DataFrame:
+    """Run every check but ``min_rows`` on a frame with canonical names; return a new frame.
+
+    Timestamps are parsed, checked for order on the times as written, then moved to each
+    bar's close (:func:`~mltrainer.data._bar_time.close_stamps`).
+    """
     if not isinstance(frame, pd.DataFrame):
         raise DataError(
-            f"{source}: expected a pandas DataFrame of bars, got {type(frame).__name__}"
+            f"{source}: expected a pandas DataFrame of bars, got {type(frame).__name__}; pass "
+            "a DataFrame indexed by time"
         )
     if len(frame) == 0:
-        raise DataError(f"{source}: file has no rows; pass bars with at least one row")
+        raise DataError(f"{source}: no bars (0 rows); pass at least one bar")
     missing = [c for c in BAR_COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(
@@ -183,23 +220,36 @@ def validate(frame: pd.DataFrame, *, tz: str, source: str) -> pd.DataFrame:
             f"{source}: the index is a RangeIndex, not time; index the bars by their timestamps, "
             "e.g. frame.set_index('timestamp')"
         )
-    index = to_utc_index(frame.index, tz=tz, source=source)
+    parsed = parse_times(frame.index, tz=tz, source=source, rows=rows)
+    dates = is_dates(parsed)
+    if parsed.tz is None and not dates:
+        parsed = localize(parsed, tz=tz, source=source, what="naive timestamps")
     panel = SYMBOL in frame.columns
     sym: np.ndarray | None = None
+    at = _Locator(parsed, None, rows, dates=dates)
     if panel:
         raw_sym = frame[SYMBOL]
         pos, n = _first(raw_sym.isna().to_numpy())
         if n:
             raise DataError(
-                f"{source}: column 'symbol' is missing at row {pos} (timestamp {index[pos]}), "
-                f"{n} row(s) in all; fill in the symbol or drop those rows"
+                f"{source}: column 'symbol' is missing at {at(pos)}, {n} row(s) in all; fill "
+                "in the symbol or drop those rows"
             )
         sym = raw_sym.astype(str).to_numpy(dtype=object)
-    at = _Locator(index, sym)
+        at = _Locator(parsed, sym, rows, dates=dates)
     values = _numeric(frame, at, source)
-    codes = pd.factorize(sym, sort=True)[0] if sym is not None else np.zeros(len(index), np.intp)
-    _check_order(index.asi8, codes, at, source)
+    codes = pd.factorize(sym, sort=True)[0] if sym is not None else np.zeros(len(parsed), np.intp)
+    _check_order(parsed.asi8, codes, at, source)
     _check_values(values, at, source)
+    index = close_stamps(
+        parsed,
+        codes,
+        dates=dates,
+        tz=tz,
+        bar_time=bar_time,
+        session_close=session_close,
+        source=source,
+    )
 
     data: dict[str, object] = {SYMBOL: pd.array(sym, dtype="str")} if sym is not None else {}
     data.update(values)
@@ -215,14 +265,19 @@ def validate_bars(
     min_rows: int = 1,
     min_rows_reason: str = "",
     source: str = "frame",
+    tz: str = "UTC",
+    bar_time: str = "close",
+    session_close: str | None = None,
 ) -> pd.DataFrame:
     """Check bars and return them normalised (a new frame; the input is not modified).
 
     Checks, in order: rows present; columns ``open, high, low, close, volume`` present;
-    timestamps parse (naive ones are taken as UTC); timestamps strictly increase (per
-    symbol in a panel), so none go backwards or repeat; prices finite and > 0; volume
-    finite and >= 0; ``low <= open, close <= high`` up to a relative ``1e-9``; at least
-    ``min_rows`` rows (per symbol).
+    timestamps parse (naive ones are read in ``tz``; a mix of naive and offset times is
+    refused); timestamps strictly increase (per symbol in a panel), so none go backwards or
+    repeat; prices finite and > 0; volume finite and >= 0; ``low <= open, close <= high``
+    up to a relative ``1e-9``; at least ``min_rows`` rows (per symbol). Each bar is then
+    stamped at its close, by the rules of :func:`load_bars`. Messages name a row by its
+    0-based position (``row 0`` is the first).
 
     Parameters
     ----------
@@ -235,6 +290,12 @@ def validate_bars(
         Why ``min_rows`` are needed, quoted in the error (e.g. ``"5 CV folds of 50 rows"``).
     source : str, default "frame"
         Name of the data, used in error messages.
+    tz : str, default "UTC"
+        Time zone of naive timestamps (and of dates and ``session_close``).
+    bar_time : {"close", "open"}, default "close"
+        Whether a timestamp is the bar's close or its open (see :func:`load_bars`).
+    session_close : str, optional
+        ``"HH:MM"`` in ``tz`` at which a date-only bar closes; default the end of the day.
 
     Returns
     -------
@@ -247,9 +308,16 @@ def validate_bars(
     DataError
         One line naming ``source``, the column, the row/timestamp (and symbol) and the fix.
     ConfigError
-        ``min_rows`` is not an integer >= 1.
+        ``min_rows``, ``tz``, ``bar_time`` or ``session_close`` is invalid.
     """
     check_min_rows_arg(min_rows)
-    out = validate(frame, tz="UTC", source=source)
+    check_tz(tz)
+    out = validate(
+        frame,
+        tz=tz,
+        source=source,
+        bar_time=check_bar_time(bar_time),
+        session_close=check_session_close(session_close),
+    )
     check_min_rows(out, min_rows=min_rows, min_rows_reason=min_rows_reason, source=source)
     return out
