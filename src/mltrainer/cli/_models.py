@@ -89,13 +89,11 @@ def _version(text: str) -> int | str:
 
 # -- predict --------------------------------------------------------------------------------
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from mltrainer.data import load_bars
-    from mltrainer.pipeline import predict_bars
+    from mltrainer.pipeline import load_bars_for, predict_bars
     from mltrainer.registry import load_model
 
     model = load_model(args.name, _version(args.version), root=args.root)
-    data = model.metadata.get("config", {}).get("data", {})  # read bars as in training
-    bars = load_bars(args.data, columns=data.get("columns") or None, tz=data.get("tz", "UTC"))
+    bars = load_bars_for(model.metadata, args.data)  # read as the training bars were
     predictions = predict_bars(model, bars)
     if args.out:
         out = Path(args.out)

@@ -20,15 +20,17 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
-    from mltrainer.data import load_bars
     from mltrainer.monitor._prometheus import PrometheusExporter
     from mltrainer.monitor._report import drift_effect
     from mltrainer.monitor._run import monitor
     from mltrainer.monitor._window import read_labels
-    from mltrainer.pipeline import retrain
+    from mltrainer.pipeline import load_bars_for, retrain
+    from mltrainer.registry import ModelRegistry
 
     config = _config(args)
-    bars = load_bars(args.data, columns=config.data.columns or None, tz=config.data.tz)
+    registry = ModelRegistry(config.registry.root)
+    metadata = registry.metadata(args.name, args.model_version)
+    bars = load_bars_for(metadata, args.data)  # read as the model's training bars were
     labels = read_labels(args.labels) if args.labels else None
     exporter = PrometheusExporter() if args.metrics_port is not None else None
     out = _console()

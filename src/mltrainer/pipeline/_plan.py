@@ -182,6 +182,8 @@ class Plan:
                 start=data.start,
                 end=data.end,
                 tz=data.tz,
+                bar_time=data.bar_time,
+                session_close=data.session_close,
                 min_rows=needed,
                 min_rows_reason=reason,
             )

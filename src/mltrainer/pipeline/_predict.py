@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mltrainer.data import load_bars
 from mltrainer.exceptions import DataError
 from mltrainer.features import compute_features
 
-__all__ = ["predict_bars"]
+__all__ = ["load_bars_for", "predict_bars"]
 
 
 def predict_bars(model: Any, bars: pd.DataFrame) -> pd.DataFrame:
@@ -51,3 +53,22 @@ def predict_bars(model: Any, bars: pd.DataFrame) -> pd.DataFrame:
     else:
         out["prediction"] = raw.astype(float)
     return out
+
+
+def load_bars_for(metadata: Mapping[str, Any], source: Any, **kwargs: Any) -> pd.DataFrame:
+    """Load bars from ``source`` read the way a model version's training data was read.
+
+    ``metadata`` is the version's metadata (``model.metadata``): the column mapping, time
+    zone, bar time stamps and session close come from its stored ``data`` config, so a
+    file is read for prediction or monitoring exactly as it was for training. ``kwargs``
+    go to :func:`mltrainer.data.load_bars` (e.g. ``start``).
+    """
+    data = (metadata.get("config") or {}).get("data") or {}
+    return load_bars(
+        source,
+        columns=data.get("columns") or None,
+        tz=data.get("tz") or "UTC",
+        bar_time=data.get("bar_time") or "close",
+        session_close=data.get("session_close"),
+        **kwargs,
+    )
