@@ -2,18 +2,28 @@
 
 A column is flagged only when both hold:
 
-1. its adjusted p-value (KS for continuous, chi-square for categorical columns; adjusted
-   over all tested columns by Benjamini-Hochberg, Bonferroni or not at all) is below alpha;
+1. its adjusted p-value (adjusted over all tested columns by Benjamini-Hochberg,
+   Bonferroni or not at all) is below alpha. For continuous columns the p-value is the
+   smaller of the KS and the Wasserstein p-values, doubled (Bonferroni over the two): KS
+   sees any change of shape, the Wasserstein distance also how far values moved, which a
+   persistent feature needs (KS is bounded by 1). Categorical columns use chi-square;
 2. its effect size exceeds ``effect_threshold``, the larger of a practical floor
-   (``min_effect``, default 0.05 reference standard deviations) and the ``1 - alpha``
+   (``min_effect``, default 0.05 reference standard deviations) and the ``1 - alpha / k``
    quantile of the effect size's null distribution for this window size (see
    :mod:`mltrainer.monitor._calibration`). The effect is the Wasserstein-1 distance
    divided by the reference standard deviation for continuous columns and PSI for
    categorical ones (floor ``min_effect ** 2``: a shift of d standard deviations of a
    normal gives PSI of about d squared).
 
-So a large window does not flag a shift too small to matter, and a small window does not
-flag what noise alone produces.
+Every null law is that of a window of ``m / tau`` independent rows against ``n / tau``,
+``tau`` being the column's design effect for windows of m consecutive rows, measured on
+the reference's own history (:mod:`mltrainer.monitor._dependence`): a flag means the
+window differs from the reference by more than windows of the same size within the
+reference's history did, not merely more than shuffled rows would. ``calibration="rows"``
+sets ``tau = 1`` (independent rows, the row-permutation calibration).
+
+So a large window does not flag a shift too small to matter, a small window does not flag
+what noise alone produces, and an autocorrelated feature does not flag its own regimes.
 """
 
 from __future__ import annotations
@@ -30,7 +40,11 @@ import pandas as pd
 from scipy import stats
 
 from mltrainer.exceptions import ConfigError, DataError, did_you_mean
-from mltrainer.monitor._calibration import psi_null_quantile, wasserstein_threshold
+from mltrainer.monitor._calibration import (
+    psi_null_quantile,
+    wasserstein_pvalues,
+    wasserstein_threshold,
+)
 from mltrainer.monitor._frames import label_series, prediction_frame
 from mltrainer.monitor._profile import ColumnProfile, ReferenceProfile, build_profile
 from mltrainer.monitor._statistics import (
@@ -42,6 +56,7 @@ from mltrainer.monitor._statistics import (
 )
 
 __all__ = [
+    "CALIBRATIONS",
     "CORRECTIONS",
     "DEFAULT_MIN_EFFECT",
     "DriftReport",
@@ -50,6 +65,7 @@ __all__ = [
     "prediction_drift",
 ]
 
+CALIBRATIONS = ("time", "rows")
 CORRECTIONS = ("fdr_bh", "bonferroni", "none")
 DEFAULT_MIN_EFFECT = 0.05
 """Default practical floor of the effect: 0.05 reference standard deviations."""
@@ -64,6 +80,7 @@ COLUMNS = [
     "effect",
     "effect_threshold",
     "n_current",
+    "design_effect",
     "drifted",
 ]
 
@@ -79,7 +96,8 @@ class DriftReport:
         ``p_value``, ``p_adjusted``, ``psi``, ``wasserstein`` (divided by the reference
         standard deviation; NaN for text categories), ``effect`` (wasserstein for
         continuous, psi for categorical columns), ``effect_threshold``, ``n_current``
-        (non-missing current values) and ``drifted`` (bool).
+        (non-missing current values), ``design_effect`` (the ``tau`` the null laws used:
+        1 for independent rows) and ``drifted`` (bool).
     n_reference, n_current : int
         Rows in the reference and in the current window.
     alpha : float
@@ -122,7 +140,14 @@ def _json(v: Any) -> Any:
     return v
 
 
-def _check_options(alpha: float, correction: str, min_effect: float | None) -> None:
+def _check_options(
+    alpha: float, correction: str, min_effect: float | None, calibration: str = "time"
+) -> None:
+    if calibration not in CALIBRATIONS:
+        raise ConfigError(
+            f"calibration '{calibration}' is unknown{did_you_mean(calibration, CALIBRATIONS)};"
+            f" use one of {list(CALIBRATIONS)}"
+        )
     if not 0.0 < alpha < 1.0:
         raise ConfigError(f"alpha={alpha} must be in (0, 1), e.g. 0.05")
     if correction not in CORRECTIONS:
@@ -154,13 +179,18 @@ def _one_continuous(col: ColumnProfile, cur: np.ndarray, jn: np.ndarray) -> dict
         "statistic": ks_statistic(ref, cur, jn=jn),
         "psi": psi(col.bin_freq, freq),
         "wasserstein": wasserstein_sorted(ref, cur) / col.spread,
-        "n_ref": ref.size,
+        "n_ref": col.n_reference,
         "n_current": int(m),
     }
 
 
 def _continuous(
-    cols: list[ColumnProfile], frame: pd.DataFrame, level: float, floor: float, n_jobs: int
+    cols: list[ColumnProfile],
+    frame: pd.DataFrame,
+    level: float,
+    floor: float,
+    n_jobs: int,
+    calibration: str,
 ) -> list[dict[str, Any]]:
     """KS, Wasserstein and PSI of every continuous column (one sort of the window)."""
     names = [c.name for c in cols]
@@ -192,12 +222,26 @@ def _continuous(
     d = np.array([r["statistic"] for r in rows])
     n = np.array([r["n_ref"] for r in rows], dtype=np.float64)
     m_arr = counts.astype(np.float64)
-    pvals = ks_pvalues(d, n, m_arr)
+    tau = _taus(cols, m_arr, calibration)
+    p_ks = ks_pvalues(d, n / tau, m_arr / tau)
     null = np.vstack([c.null_w1 for c in cols])
-    thresholds = np.maximum(floor, wasserstein_threshold(null, level, n, m_arr))
-    for r, p, t in zip(rows, pvals, thresholds, strict=True):
-        r.update(p_value=float(p), effect=r["wasserstein"], effect_threshold=float(t))
+    w1 = np.array([r["wasserstein"] for r in rows])
+    p_w1 = wasserstein_pvalues(null, w1 / np.sqrt(tau * (1.0 / n + 1.0 / m_arr)))
+    pvals = np.minimum(1.0, 2.0 * np.minimum(p_ks, p_w1))
+    thresholds = np.maximum(floor, wasserstein_threshold(null, level, n, m_arr) * np.sqrt(tau))
+    for r, p, t, k in zip(rows, pvals, thresholds, tau, strict=True):
+        r.update(
+            p_value=float(p), effect=r["wasserstein"], effect_threshold=float(t),
+            design_effect=float(k),
+        )  # fmt: skip
     return rows
+
+
+def _taus(cols: Sequence[ColumnProfile], m: np.ndarray, calibration: str) -> np.ndarray:
+    """Each column's design effect for its window size (1 under ``calibration="rows"``)."""
+    if calibration == "rows":
+        return np.ones(len(cols))
+    return np.array([float(c.tau(size)[0]) for c, size in zip(cols, m, strict=True)])
 
 
 def _workers(n_jobs: int | None) -> int:
@@ -210,8 +254,14 @@ def _workers(n_jobs: int | None) -> int:
     return int(n_jobs)
 
 
-def _categorical(col: ColumnProfile, values: pd.Series, level: float, floor: float) -> dict:
-    """Chi-square, PSI (and Wasserstein for numeric categories) of one categorical column."""
+def _categorical(
+    col: ColumnProfile, values: pd.Series, level: float, floor: float, calibration: str
+) -> dict:
+    """Chi-square, PSI (and Wasserstein for numeric categories) of one categorical column.
+
+    With a design effect ``tau`` the chi-square statistic is divided by it (Rao and
+    Scott's first-order correction) and the PSI null quantile multiplied by it.
+    """
     values = values[values.notna()]
     m = values.size
     if m == 0:
@@ -237,10 +287,12 @@ def _categorical(col: ColumnProfile, values: pd.Series, level: float, floor: flo
         codes = pd.Index(col.categories).get_indexer(values.astype(str).to_numpy())
         codes = np.where(codes < 0, len(col.categories), codes)
     cur_counts = np.bincount(codes, minlength=len(col.categories) + 1).astype(np.float64)
-    statistic, p_value = chi2_homogeneity(ref_counts, cur_counts)
+    tau = float(_taus([col], np.array([float(m)]), calibration)[0])
+    statistic, p_value = chi2_homogeneity(ref_counts, cur_counts, design_effect=tau)
     value = psi(ref_counts / col.n, cur_counts / m)
     cells = int(np.count_nonzero(ref_counts + cur_counts))
     null = psi_null_quantile(level, np.array([cells]), np.array([col.n]), np.array([m]))[0]
+    null *= tau
     return {
         "test": "chi2",
         "statistic": statistic,
@@ -250,6 +302,7 @@ def _categorical(col: ColumnProfile, values: pd.Series, level: float, floor: flo
         "effect": value,
         "effect_threshold": float(max(floor**2, null)),
         "n_current": int(m),
+        "design_effect": tau,
     }
 
 
@@ -263,9 +316,10 @@ def drift_columns(
     min_effect: float | None = None,
     n_jobs: int | None = None,
     what: str = "feature",
+    calibration: str = "time",
 ) -> DriftReport:
     """Test every profiled column in ``cols`` against the same-named column of ``current``."""
-    _check_options(alpha, correction, min_effect)
+    _check_options(alpha, correction, min_effect, calibration)
     names = [c.name for c in cols]
     missing = [n for n in names if n not in current.columns]
     if missing:
@@ -288,12 +342,13 @@ def drift_columns(
             )
     results: dict[str, dict[str, Any]] = {}
     if continuous:
-        stats_rows = _continuous(continuous, current, level, floor, _workers(n_jobs))
+        workers = _workers(n_jobs)
+        stats_rows = _continuous(continuous, current, level, floor, workers, calibration)
         for c, r in zip(continuous, stats_rows, strict=True):
             results[c.name] = r
     for c in cols:
         if c.categorical:
-            results[c.name] = _categorical(c, current[c.name], level, floor)
+            results[c.name] = _categorical(c, current[c.name], level, floor, calibration)
     table = pd.DataFrame([results[n] for n in names], index=pd.Index(names, name=what))
     table = table.reindex(columns=[k for k in COLUMNS if k != "p_adjusted" and k != "drifted"])
     p_adj = adjust_pvalues(table["p_value"].to_numpy(dtype=np.float64), correction)
@@ -313,14 +368,16 @@ def feature_drift(
     min_effect: float | None = None,
     features: Sequence[str] | None = None,
     n_jobs: int | None = None,
+    calibration: Literal["time", "rows"] = "time",
 ) -> DriftReport:
     """Which features of ``current`` drifted from the reference, with calibrated flags.
 
     Parameters
     ----------
     reference : DataFrame or ReferenceProfile
-        Training features, or their profile (:func:`build_profile`); pass a profile to
-        reuse the sorted reference across windows (a frame is profiled with every row).
+        Training features in time order, or their profile (:func:`build_profile`); pass
+        a profile to reuse it across windows. A frame is profiled with every row, and
+        only with what this call needs (design effects at this window's size, no sketch).
     current : DataFrame
         The window to test; must hold every reference feature (extra columns are ignored).
     alpha : float, default 0.05
@@ -335,6 +392,10 @@ def feature_drift(
     n_jobs : int, optional
         Threads over continuous features (NumPy's sort and ``searchsorted`` release the
         GIL); None = 1, -1 = every core.
+    calibration : {"time", "rows"}, default "time"
+        "time": null laws of windows of consecutive rows, from each feature's design
+        effect measured on the reference's history (1 where the profile has none, e.g.
+        a format 1 profile). "rows": independent rows (design effect 1).
 
     Returns
     -------
@@ -346,7 +407,7 @@ def feature_drift(
         A feature is missing from ``current``, holds text where numbers are expected or
         inf values, or the window is empty.
     """
-    _check_options(alpha, correction, min_effect)
+    _check_options(alpha, correction, min_effect, calibration)
     if not isinstance(current, pd.DataFrame):
         raise DataError(f"current must be a pandas DataFrame, not {type(current).__name__}")
     profile = reference
@@ -354,13 +415,18 @@ def feature_drift(
         if features is not None and isinstance(reference, pd.DataFrame):
             _check_known(features, [str(c) for c in reference.columns])
             reference = reference[list(features)]
-        profile = build_profile(reference, max_rows=None)
+        if len(current) == 0:
+            raise DataError("the current window is empty (0 rows): pass at least one row")
+        profile = build_profile(
+            reference, max_rows=None, sketch_size=None, time_structure=calibration == "time",
+            window_sizes=[len(current)],
+        )  # fmt: skip
     names = list(features) if features is not None else profile.feature_names
     _check_known(names, profile.feature_names)
     cols = [profile.features[n] for n in names]
     return drift_columns(
         cols, current, n_reference=profile.n_rows, alpha=alpha, correction=correction,
-        min_effect=min_effect, n_jobs=n_jobs,
+        min_effect=min_effect, n_jobs=n_jobs, calibration=calibration,
     )  # fmt: skip
 
 
