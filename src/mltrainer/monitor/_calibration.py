@@ -39,13 +39,16 @@ def simulate_bridges(random_state: int = 0) -> np.ndarray:
     """|B(u)| of 20,000 Brownian bridges, averaged over the steps of a 128-point u grid.
 
     Shape (20_000, 126): column k is the mean of ``|B|`` at ``k/128`` and ``(k+1)/128``,
-    for k = 1..126. Simulated once per profile and shared by its columns.
+    for k = 1..126. Simulated once per profile and shared by its columns, in float32
+    (ample for quantiles, half the time and memory).
     """
-    u = np.arange(1, _GRID) / _GRID
+    u = (np.arange(1, _GRID) / _GRID).astype(np.float32)
     rng = np.random.default_rng(random_state)
-    walk = np.cumsum(rng.standard_normal((_SIMS, _GRID)) / np.sqrt(_GRID), axis=1)
+    steps = rng.standard_normal((_SIMS, _GRID), dtype=np.float32)
+    steps *= np.float32(1 / np.sqrt(_GRID))
+    walk = np.cumsum(steps, axis=1)
     bridge = np.abs(walk[:, :-1] - u * walk[:, -1:])
-    return np.asarray(0.5 * (bridge[:, 1:] + bridge[:, :-1]))
+    return np.asarray((bridge[:, 1:] + bridge[:, :-1]) * np.float32(0.5))
 
 
 def wasserstein_null_quantiles(
@@ -64,7 +67,7 @@ def wasserstein_null_quantiles(
     if bridges is None:
         bridges = simulate_bridges(random_state)
     u = np.arange(1, _GRID) / _GRID
-    steps = np.zeros((_GRID - 2, len(sorted_samples)))
+    steps = np.zeros((_GRID - 2, len(sorted_samples)), dtype=bridges.dtype)
     for k, sample in enumerate(sorted_samples):
         n = sample.size
         if n >= 2:

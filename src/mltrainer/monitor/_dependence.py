@@ -58,7 +58,9 @@ def window_sizes(n: int) -> np.ndarray:
 
 
 def _starts(n: int, size: int) -> np.ndarray:
-    stride = max(1, (n - size) // MAX_WINDOWS)
+    """Window starts: every row, or evenly spaced (at most MAX_WINDOWS, at least 1/32
+    of a window apart: overlapping batch means lose little beyond that)."""
+    stride = max(1, (n - size) // MAX_WINDOWS, size // 32)
     return np.arange(0, n - size + 1, stride, dtype=np.int64)
 
 
