@@ -197,15 +197,16 @@ def _sketch(sorted_values: np.ndarray, size: int | None) -> np.ndarray:
 def _sizes(n: int, requested: Sequence[int] | None) -> np.ndarray:
     """Window sizes to measure on ``n`` values: the default grid, or the requested sizes
     clipped to ``n // MIN_WINDOWS`` (the largest size with enough windows), plus a size at
-    most half of it when a request was clipped (so a longer window can be extrapolated)."""
+    most a quarter of it when a request was clipped (so a longer window can be
+    extrapolated)."""
     if requested is None:
         return window_sizes(n)
     top = n // MIN_WINDOWS
     if top < 2:
         return np.zeros(0, dtype=np.int64)
     asked = np.asarray(requested, dtype=np.int64)
-    if (asked > top).any() and top >= 4:
-        asked = np.append(asked, top // 2)
+    if (asked > top).any() and top >= 8:
+        asked = np.append(asked, top // 4)
     return np.unique(np.clip(asked, 2, top))
 
 

@@ -128,7 +128,7 @@ def effect_at(sizes: np.ndarray, effects: np.ndarray, m: np.ndarray | float) -> 
 
     Interpolated linearly in ``log m`` between the stored sizes (with ``tau(1) = 1``: a
     single row is an independent draw). Beyond the largest stored size it is extrapolated
-    with the log-log slope from the largest stored size at most half as long (clipped to
+    with the log-log slope from the largest stored size at most a quarter as long (clipped to
     [0, 1]: windows never vary less with length, and at most as one draw each), and
     capped at ``m`` (a window is at least one independent row). 1 where nothing was
     stored (independent rows).
@@ -142,7 +142,7 @@ def effect_at(sizes: np.ndarray, effects: np.ndarray, m: np.ndarray | float) -> 
     y = np.log(np.maximum(np.concatenate([[1.0], effects[keep]]), 1e-12))
     at = np.log(np.maximum(m_arr, 1.0))
     log_tau = np.interp(at, x, y)
-    below = np.flatnonzero(size <= size[-1] / 2)
+    below = np.flatnonzero(size <= size[-1] / 4)
     if below.size:
         j = int(below[-1])
         slope = float(np.clip((y[-1] - y[j]) / (x[-1] - x[j]), 0.0, 1.0))
