@@ -17,6 +17,7 @@ from mltrainer.monitor import (
     per_sample_loss,
     performance,
 )
+from mltrainer.monitor._concept import resample_ranks
 
 
 # -- performance ---------------------------------------------------------------------------
@@ -98,6 +99,28 @@ def test_trading_metrics() -> None:
     assert "no position" in no_trade.reasons["hit_rate"]
 
 
+def test_a_missing_forward_return_drops_only_its_row() -> None:
+    """Returns not yet realised (NaN) are left out of hit_rate and sharpe and counted."""
+    rng = np.random.default_rng(4)
+    returns = rng.normal(0.001, 0.01, 250)
+    pred = returns + rng.normal(0, 0.01, 250)
+    full = performance(returns, pred, kind="regression", returns=returns)
+    assert full["returns_missing"] == 0
+    late = returns.copy()
+    late[-1] = np.nan  # the newest row's forward return is not known yet
+    perf = performance(returns, pred, kind="regression", returns=late)
+    pnl = np.sign(pred[:-1]) * returns[:-1]
+    assert perf["hit_rate"] == pytest.approx(np.mean(pnl > 0))
+    assert perf["sharpe"] == pytest.approx(pnl.mean() / pnl.std(ddof=1))
+    assert perf["returns_missing"] == 1
+    assert "hit_rate" not in perf.reasons
+    none = performance(returns, pred, kind="regression", returns=np.full(250, np.nan))
+    assert math.isnan(none["hit_rate"])
+    assert math.isnan(none["sharpe"])
+    assert none.reasons["sharpe"] == "no realised return in window"
+    assert none["returns_missing"] == 250
+
+
 def test_per_sample_loss_and_bad_input() -> None:
     y, pred, p = binary_window(50, 2)
     loss = per_sample_loss(y, pred, kind="classification", proba=p)
@@ -177,6 +200,40 @@ def test_concept_drift_regression_ic() -> None:
                           n_boot=200, random_state=0)  # fmt: skip
     assert not small.drifted
     assert "below threshold" in small.reason
+
+
+def test_resample_ranks_equal_scipy_rankdata() -> None:
+    rng = np.random.default_rng(8)
+    values = np.round(rng.normal(size=400), 1)  # many ties
+    idx = rng.integers(0, 400, (30, 400))
+    np.testing.assert_allclose(resample_ranks(values, idx), stats.rankdata(values[idx], axis=1))
+
+
+def regime_window(n: int, seed: int, *, regime: int = 250) -> tuple[np.ndarray, np.ndarray]:
+    """A predictor right 65 % of the time in calm regimes, 45 % in others, alternating
+    every ``regime`` rows: its accuracy wanders, its relation to the label never changes."""
+    rng = np.random.default_rng(seed)
+    right = np.where((np.arange(n) // regime) % 2 == 0, 0.65, 0.45)
+    y = rng.integers(0, 2, n)
+    pred = np.where(rng.random(n) < right, y, 1 - y)
+    return y, pred
+
+
+def test_concept_window_null_knows_the_reference_wanders() -> None:
+    y_ref, p_ref = regime_window(5_000, 1)
+    y_cur, p_cur = regime_window(250, 2)  # one calm regime, as the reference had ten
+    kw = {"kind": "classification", "n_boot": 200, "random_state": 0}
+    old = concept_drift(y_ref, p_ref, y_cur, p_cur, window_null=False, **kw)
+    assert old.drifted  # a block bootstrap inside windows calls a calm regime drift
+    new = concept_drift(y_ref, p_ref, y_cur, p_cur, **kw)
+    assert not new.drifted
+    assert new.n_windows >= 50
+    assert abs(new.difference) < new.window_threshold
+    assert "windows" in new.reason
+    broken = np.where(np.random.default_rng(3).random(250) < 0.25, y_cur, 1 - y_cur)
+    flipped = concept_drift(y_ref, p_ref, y_cur, broken, **kw)  # right 25 %: a real break
+    assert flipped.drifted
+    assert abs(flipped.difference) > flipped.window_threshold
 
 
 def test_concept_drift_undefined_and_bad_input() -> None:

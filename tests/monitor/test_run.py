@@ -102,8 +102,10 @@ def test_monitor_on_new_bars_records_everything(
     assert {"accuracy", "log_loss", "hit_rate", "sharpe"} <= set(result.metrics)
     assert result.metrics["drift.n_drifted"] == len(result.drifted)
     assert {"concept.difference", "label_drift.drifted"} <= set(result.metrics)
-    # 2017-18 volatility differs from 2012-16: the volatility features drift
-    assert any(name.startswith(("volatility_", "atr_", "parkinson_")) for name in result.drifted)
+    # 2017-18 volatility differs most from 2012-16 (though not beyond what 2012-16's own
+    # windows did, so nothing need be flagged): volatility features move the farthest
+    ranked = result.feature_drift.table["wasserstein"].sort_values(ascending=False)
+    assert all(name.startswith(("volatility_", "atr_", "parkinson_")) for name in ranked.index[:3])
     with open_store(config.store.url, prefix=config.store.prefix) as store:
         auc = history(store, "mon", "roc_auc")
     assert auc.index[-1] == when
@@ -207,9 +209,9 @@ def test_alert_rule_retrains_and_records_the_new_version(
 ) -> None:
     rule = {
         "name": "drifting",
-        "metric": "drift.n_drifted",
+        "metric": "drift.max_psi",  # 2017-18 vs 2012-16: above 2
         "op": "above",
-        "threshold": 0,
+        "threshold": 0.25,
         "action": "retrain",
     }
     config = config_from_dict(_raw(tmp_path, rules=[rule], sinks={"log": False}))
@@ -312,7 +314,7 @@ def test_monitor_history_and_alerts_on_every_backend(
     trained: tuple[Path, Config], current_bars: pd.DataFrame, store: Any
 ) -> None:
     _, config = trained
-    rule = {"name": "drift", "metric": "drift.n_drifted", "op": "above", "threshold": 0}
+    rule = {"name": "drift", "metric": "drift.max_psi", "op": "above", "threshold": 0.25}
     config = config_from_dict(
         {**config.model_dump(mode="json"), "monitor": {"rules": [rule], "sinks": {"log": False}}}
     )
@@ -348,7 +350,7 @@ def test_alerts_reach_a_redis_channel_from_the_config(
 ) -> None:
     _, config = trained
     raw = config.model_dump(mode="json")
-    rule = {"name": "drift", "metric": "drift.n_drifted", "op": "above", "threshold": 0}
+    rule = {"name": "drift", "metric": "drift.max_psi", "op": "above", "threshold": 0.25}
     raw["monitor"] = {"rules": [rule], "sinks": {"log": False, "redis_channel": "mon-alerts"}}
     no_redis = config_from_dict(raw)
     with pytest.raises(ConfigError, match="redis_url"):  # refused before anything is written

@@ -280,6 +280,10 @@ def test_bad_input_errors() -> None:
         feature_drift(profile, current, correction="fdr_hb")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="alpha"):
         feature_drift(profile, current, alpha=1.5)
+    with pytest.raises(ConfigError, match="did you mean 'rows'"):
+        feature_drift(profile, current, calibration="row")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="sketch_size"):
+        build_profile(current, sketch_size=1)
     with pytest.raises(DataError, match="not in the reference"):
         feature_drift(profile, current, features=["nope"])
     with pytest.raises(DataError, match="no predictions"):

@@ -6,7 +6,12 @@ the serial dependence of overlapping labels and volatility clusters; the block l
 is computed for every resample at once (index matrix of shape (n_boot, n)): means of
 per-sample scores for accuracy, MSE, MAE, log loss, Brier and directional accuracy;
 row-wise ranks for ROC AUC and the information coefficient. Drift means the percentile
-interval of ``current - reference`` excludes zero *and* ``|difference| >= threshold``.
+interval of ``current - reference`` excludes zero *and* ``|difference| >= threshold`` *and*
+(with ``window_null``) the change is larger than ``confidence`` of the windows of the same
+size within the reference moved: the bootstrap resamples blocks inside a window, so it
+sees serial dependence there but not that a model's accuracy itself wanders from one
+market regime to the next, which the reference's own windows show (chunk thresholds as in
+NannyML, computed on windows of the current window's length).
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from typing import Any
 
 import numpy as np
 from arch.bootstrap import CircularBlockBootstrap, optimal_block_length
-from scipy import stats
 
 from mltrainer.exceptions import ConfigError, DataError, did_you_mean
 from mltrainer.monitor._metrics import check_kind
@@ -49,6 +53,11 @@ class ConceptDriftResult:
     reason : str
         One line saying why (or why not), e.g. why the metric is undefined.
     block_size : int
+    window_threshold : float
+        The ``confidence`` quantile of ``|window - reference|`` over windows of the
+        current window's length inside the reference (NaN when not measured).
+    n_windows : int
+        Reference windows behind ``window_threshold`` (0 when not measured).
     """
 
     metric: str
@@ -60,6 +69,8 @@ class ConceptDriftResult:
     drifted: bool
     reason: str
     block_size: int = 1
+    window_threshold: float = math.nan
+    n_windows: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (NaN as ``None``)."""
@@ -89,17 +100,38 @@ def _scores(metric: str, y: np.ndarray, pred: np.ndarray) -> np.ndarray:
     return np.asarray(np.sign(pf) == np.sign(yf), dtype=np.float64)  # directional_accuracy
 
 
+def resample_ranks(values: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``scipy.stats.rankdata(values[idx], axis=1)`` (average ranks) without sorting rows.
+
+    The values are sorted once; each row of ``idx`` then only counts how often it drew
+    each distinct value (one ``bincount``), and a cumulative sum over those counts gives
+    every drawn value its average rank: O(rows x n) instead of O(rows x n log n).
+    """
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.concatenate([[True], ordered[1:] != ordered[:-1]])
+    group = np.empty(values.size, dtype=np.int64)
+    group[order] = np.cumsum(new) - 1  # dense rank of each value
+    k = int(new.sum())
+    rows = idx.shape[0]
+    drawn = group[idx]
+    keys = drawn + (np.arange(rows, dtype=np.int64) * k)[:, None]
+    counts = np.bincount(keys.ravel(), minlength=rows * k).reshape(rows, k).astype(np.float64)
+    average = np.cumsum(counts, axis=1) - (counts - 1) / 2
+    return np.asarray(np.take_along_axis(average, drawn, axis=1))
+
+
 def _rank_metric(metric: str, y: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """ROC AUC or Spearman IC of every resample (rows of ``idx``), via row-wise ranks."""
     yb = y[idx].astype(np.float64)
-    rp = stats.rankdata(pred[idx], axis=1)
+    rp = resample_ranks(pred, idx)
     if metric == "roc_auc":
         pos = yb.sum(axis=1)
         neg = yb.shape[1] - pos
         with np.errstate(invalid="ignore", divide="ignore"):
             auc = ((rp * yb).sum(axis=1) - pos * (pos + 1) / 2) / (pos * neg)
         return np.asarray(np.where((pos > 0) & (neg > 0), auc, np.nan))
-    ry = stats.rankdata(yb, axis=1)
+    ry = resample_ranks(y, idx)
     rp = rp - rp.mean(axis=1, keepdims=True)
     ry = ry - ry.mean(axis=1, keepdims=True)
     denom = np.sqrt((rp * rp).sum(axis=1) * (ry * ry).sum(axis=1))
@@ -114,6 +146,40 @@ def _metric(metric: str, y: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np
 
 
 _CELLS = 2_000_000  # resampled values held at once (bounds memory for long windows)
+MIN_WINDOWS = 5
+"""The window null needs the reference to hold this many disjoint windows of its size."""
+_MAX_STARTS = 100
+
+
+def window_spread(
+    metric: str, y: np.ndarray, pred: np.ndarray, size: int, confidence: float
+) -> tuple[float, int]:
+    """``confidence`` quantile of ``|metric(window) - metric(reference)|`` over windows.
+
+    Windows of ``size`` consecutive rows (at most 100 starts, overlapping) slide over the
+    reference in time order; each deviation from the whole reference is scaled by
+    ``n / (n - size)``, its deviation from the rest (exact for mean scores). A reference
+    shorter than ``MIN_WINDOWS`` windows is measured at ``n // MIN_WINDOWS`` rows (a
+    shorter window varies more, so this errs towards fewer flags). ``(nan, 0)`` when the
+    reference is too short or the metric is undefined in the windows.
+    """
+    n = y.size
+    size = min(size, n // MIN_WINDOWS)
+    if size < 10:
+        return math.nan, 0
+    stride = max(1, (n - size) // _MAX_STARTS)
+    starts = np.arange(0, n - size + 1, stride)
+    whole = float(_metric(metric, y, pred, np.arange(n)[None, :])[0])
+    rows = max(1, _CELLS // size)
+    windows = [
+        _metric(metric, y, pred, starts[i : i + rows, None] + np.arange(size)[None, :])
+        for i in range(0, starts.size, rows)
+    ]
+    dev = np.abs(np.concatenate(windows) - whole) * n / (n - size)
+    dev = dev[np.isfinite(dev)]
+    if dev.size < MIN_WINDOWS:
+        return math.nan, 0
+    return float(np.quantile(dev, confidence)), int(dev.size)
 
 
 def _bootstrap(
@@ -152,6 +218,7 @@ def concept_drift(
     n_boot: int = 500,
     confidence: float = 0.95,
     random_state: int | None = None,
+    window_null: bool = True,
 ) -> ConceptDriftResult:
     """Test whether a performance metric changed from a reference to a current window.
 
@@ -172,6 +239,11 @@ def concept_drift(
     n_boot : int, default 500
     confidence : float, default 0.95
     random_state : int, optional
+    window_null : bool, default True
+        Also require the change to exceed the ``confidence`` quantile of how much windows
+        of the current window's length inside the reference (in time order) differed
+        from the whole reference; False keeps the bootstrap interval alone (as for
+        independent windows).
 
     Returns
     -------
@@ -249,14 +321,26 @@ def concept_drift(
         )
     tail = (1 - confidence) / 2
     low, high = (float(v) for v in np.quantile(delta, [tail, 1 - tail]))
+    spread, n_windows = math.nan, 0
+    if window_null:
+        spread, n_windows = window_spread(metric, yr, pr, yc.size, confidence)
     excludes = low > 0 or high < 0
     big = abs(diff) >= threshold
-    drifted = excludes and big
+    unusual = not abs(diff) <= spread  # True when no window null was measured
+    drifted = excludes and big and unusual
     interval = f"CI [{low:.4g}, {high:.4g}]"
     if drifted:
-        reason = f"{metric} changed by {diff:+.4g} ({interval} excludes 0, >= {threshold:g})"
-    elif excludes:
+        reason = f"{metric} changed by {diff:+.4g} ({interval} excludes 0, >= {threshold:g}"
+        reason += f", beyond the reference's windows' {spread:.4g})" if n_windows else ")"
+    elif excludes and not big:
         reason = f"{metric} changed by {diff:+.4g}, significant but below threshold {threshold:g}"
+    elif excludes:
+        reason = (
+            f"{metric} changed by {diff:+.4g}, within what {confidence:.0%} of the reference's"
+            f" {n_windows} windows of {yc.size} rows moved ({spread:.4g})"
+        )
     else:
         reason = f"{metric} change {diff:+.4g} is within noise ({interval} contains 0)"
-    return ConceptDriftResult(metric, ref_value, cur_value, diff, low, high, drifted, reason, block)
+    return ConceptDriftResult(
+        metric, ref_value, cur_value, diff, low, high, drifted, reason, block, spread, n_windows
+    )

@@ -2,18 +2,28 @@
 
 A column is flagged only when both hold:
 
-1. its adjusted p-value (KS for continuous, chi-square for categorical columns; adjusted
-   over all tested columns by Benjamini-Hochberg, Bonferroni or not at all) is below alpha;
+1. its adjusted p-value (adjusted over all tested columns by Benjamini-Hochberg,
+   Bonferroni or not at all) is below alpha. For continuous columns the p-value is the
+   smaller of the KS and the Wasserstein p-values, doubled (Bonferroni over the two): KS
+   sees any change of shape, the Wasserstein distance also how far values moved, which a
+   persistent feature needs (KS is bounded by 1). Categorical columns use chi-square;
 2. its effect size exceeds ``effect_threshold``, the larger of a practical floor
-   (``min_effect``, default 0.05 reference standard deviations) and the ``1 - alpha``
+   (``min_effect``, default 0.05 reference standard deviations) and the ``1 - alpha / k``
    quantile of the effect size's null distribution for this window size (see
    :mod:`mltrainer.monitor._calibration`). The effect is the Wasserstein-1 distance
    divided by the reference standard deviation for continuous columns and PSI for
    categorical ones (floor ``min_effect ** 2``: a shift of d standard deviations of a
    normal gives PSI of about d squared).
 
-So a large window does not flag a shift too small to matter, and a small window does not
-flag what noise alone produces.
+Every null law is that of a window of ``m / tau`` independent rows against ``n / tau``,
+``tau`` being the column's design effect for windows of m consecutive rows, measured on
+the reference's own history (:mod:`mltrainer.monitor._dependence`): a flag means the
+window differs from the reference by more than windows of the same size within the
+reference's history did, not merely more than shuffled rows would. ``calibration="rows"``
+sets ``tau = 1`` (independent rows, the row-permutation calibration).
+
+So a large window does not flag a shift too small to matter, a small window does not flag
+what noise alone produces, and an autocorrelated feature does not flag its own regimes.
 """
 
 from __future__ import annotations
@@ -21,7 +31,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,18 +39,12 @@ import pandas as pd
 from scipy import stats
 
 from mltrainer.exceptions import ConfigError, DataError, did_you_mean
-from mltrainer.monitor._calibration import psi_null_quantile, wasserstein_threshold
 from mltrainer.monitor._frames import label_series, prediction_frame
 from mltrainer.monitor._profile import ColumnProfile, ReferenceProfile, build_profile
-from mltrainer.monitor._statistics import (
-    chi2_homogeneity,
-    ks_pvalues,
-    ks_statistic,
-    psi,
-    wasserstein_sorted,
-)
+from mltrainer.monitor._window_stats import categorical_stats, continuous_stats
 
 __all__ = [
+    "CALIBRATIONS",
     "CORRECTIONS",
     "DEFAULT_MIN_EFFECT",
     "DriftReport",
@@ -50,6 +53,7 @@ __all__ = [
     "prediction_drift",
 ]
 
+CALIBRATIONS = ("time", "rows")
 CORRECTIONS = ("fdr_bh", "bonferroni", "none")
 DEFAULT_MIN_EFFECT = 0.05
 """Default practical floor of the effect: 0.05 reference standard deviations."""
@@ -64,6 +68,7 @@ COLUMNS = [
     "effect",
     "effect_threshold",
     "n_current",
+    "design_effect",
     "drifted",
 ]
 
@@ -79,7 +84,8 @@ class DriftReport:
         ``p_value``, ``p_adjusted``, ``psi``, ``wasserstein`` (divided by the reference
         standard deviation; NaN for text categories), ``effect`` (wasserstein for
         continuous, psi for categorical columns), ``effect_threshold``, ``n_current``
-        (non-missing current values) and ``drifted`` (bool).
+        (non-missing current values), ``design_effect`` (the ``tau`` the null laws used:
+        1 for independent rows) and ``drifted`` (bool).
     n_reference, n_current : int
         Rows in the reference and in the current window.
     alpha : float
@@ -122,7 +128,14 @@ def _json(v: Any) -> Any:
     return v
 
 
-def _check_options(alpha: float, correction: str, min_effect: float | None) -> None:
+def _check_options(
+    alpha: float, correction: str, min_effect: float | None, calibration: str = "time"
+) -> None:
+    if calibration not in CALIBRATIONS:
+        raise ConfigError(
+            f"calibration '{calibration}' is unknown{did_you_mean(calibration, CALIBRATIONS)};"
+            f" use one of {list(CALIBRATIONS)}"
+        )
     if not 0.0 < alpha < 1.0:
         raise ConfigError(f"alpha={alpha} must be in (0, 1), e.g. 0.05")
     if correction not in CORRECTIONS:
@@ -143,63 +156,6 @@ def adjust_pvalues(p: np.ndarray, correction: str) -> np.ndarray:
     return np.asarray(stats.false_discovery_control(p, method="bh"), dtype=np.float64)
 
 
-def _one_continuous(col: ColumnProfile, cur: np.ndarray, jn: np.ndarray) -> dict[str, Any]:
-    """KS statistic, PSI and scaled Wasserstein of one column's sorted current values."""
-    m = cur.size
-    ref = col.sample
-    cut = np.searchsorted(cur, col.bin_edges, side="right")
-    freq = np.diff(np.concatenate([[0], cut, [m]])) / m
-    return {
-        "test": "ks",
-        "statistic": ks_statistic(ref, cur, jn=jn),
-        "psi": psi(col.bin_freq, freq),
-        "wasserstein": wasserstein_sorted(ref, cur) / col.spread,
-        "n_ref": ref.size,
-        "n_current": int(m),
-    }
-
-
-def _continuous(
-    cols: list[ColumnProfile], frame: pd.DataFrame, level: float, floor: float, n_jobs: int
-) -> list[dict[str, Any]]:
-    """KS, Wasserstein and PSI of every continuous column (one sort of the window)."""
-    names = [c.name for c in cols]
-    ordered = np.array(frame[names].to_numpy(dtype=np.float64, na_value=np.nan).T, order="C")
-    ordered.sort(axis=1)  # in place, one row per feature; NaN sort last
-    counts = np.full(len(cols), ordered.shape[1])
-    with_nan = np.flatnonzero(np.isnan(ordered[:, -1]))
-    counts[with_nan] -= np.isnan(ordered[with_nan]).sum(axis=1)
-    if (counts == 0).any():
-        bad = names[int(np.flatnonzero(counts == 0)[0])]
-        raise DataError(f"feature '{bad}' has no non-missing values in the current window")
-    ends = ordered[np.arange(len(cols)), counts - 1]
-    infinite = np.isinf(ordered[:, 0]) | np.isinf(ends)
-    if infinite.any():
-        bad = names[int(np.flatnonzero(infinite)[0])]
-        raise DataError(f"feature '{bad}' holds inf values in the current window: use NaN or clip")
-    steps: dict[tuple[int, int], np.ndarray] = {}  # arange(m) * n, shared by equal sizes
-    jobs = []
-    for col, row, m in zip(cols, ordered, counts, strict=True):
-        key = (int(m), col.sample.size)
-        if key not in steps:
-            steps[key] = np.arange(0, key[0] * key[1], key[1], dtype=np.int64)
-        jobs.append((col, row[: key[0]], steps[key]))
-    if n_jobs > 1 and len(jobs) > 1:  # searchsorted and sorts release the GIL
-        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            rows = list(pool.map(lambda job: _one_continuous(*job), jobs))
-    else:
-        rows = [_one_continuous(*job) for job in jobs]
-    d = np.array([r["statistic"] for r in rows])
-    n = np.array([r["n_ref"] for r in rows], dtype=np.float64)
-    m_arr = counts.astype(np.float64)
-    pvals = ks_pvalues(d, n, m_arr)
-    null = np.vstack([c.null_w1 for c in cols])
-    thresholds = np.maximum(floor, wasserstein_threshold(null, level, n, m_arr))
-    for r, p, t in zip(rows, pvals, thresholds, strict=True):
-        r.update(p_value=float(p), effect=r["wasserstein"], effect_threshold=float(t))
-    return rows
-
-
 def _workers(n_jobs: int | None) -> int:
     if n_jobs is None:
         return 1
@@ -208,49 +164,6 @@ def _workers(n_jobs: int | None) -> int:
     if n_jobs < 1:
         raise ConfigError(f"n_jobs={n_jobs} must be a positive number of threads, -1 or None")
     return int(n_jobs)
-
-
-def _categorical(col: ColumnProfile, values: pd.Series, level: float, floor: float) -> dict:
-    """Chi-square, PSI (and Wasserstein for numeric categories) of one categorical column."""
-    values = values[values.notna()]
-    m = values.size
-    if m == 0:
-        raise DataError(f"feature '{col.name}' has no non-missing values in the current window")
-    ref_counts = np.append(col.counts, 0.0)  # last cell: categories unseen in the reference
-    wasserstein = math.nan
-    if col.numeric:
-        if not pd.api.types.is_numeric_dtype(values.dtype):
-            raise DataError(
-                f"feature '{col.name}' is {values.dtype} in the current window but numeric in"
-                " the reference: convert it to numbers"
-            )
-        cats = np.asarray(col.categories, dtype=np.float64)
-        cur = np.sort(values.to_numpy(dtype=np.float64))
-        pos = np.clip(np.searchsorted(cats, cur), 0, cats.size - 1)
-        codes = np.where(cats[pos] == cur, pos, cats.size)
-        grid = np.union1d(cats, pd.unique(cur))
-        ref_cdf = np.concatenate([[0.0], np.cumsum(col.counts) / col.n])
-        f_ref = ref_cdf[np.searchsorted(cats, grid, side="right")]
-        f_cur = np.searchsorted(cur, grid, side="right") / m
-        wasserstein = float(np.dot(np.abs(f_ref - f_cur)[:-1], np.diff(grid))) / col.spread
-    else:
-        codes = pd.Index(col.categories).get_indexer(values.astype(str).to_numpy())
-        codes = np.where(codes < 0, len(col.categories), codes)
-    cur_counts = np.bincount(codes, minlength=len(col.categories) + 1).astype(np.float64)
-    statistic, p_value = chi2_homogeneity(ref_counts, cur_counts)
-    value = psi(ref_counts / col.n, cur_counts / m)
-    cells = int(np.count_nonzero(ref_counts + cur_counts))
-    null = psi_null_quantile(level, np.array([cells]), np.array([col.n]), np.array([m]))[0]
-    return {
-        "test": "chi2",
-        "statistic": statistic,
-        "p_value": p_value,
-        "psi": value,
-        "wasserstein": wasserstein,
-        "effect": value,
-        "effect_threshold": float(max(floor**2, null)),
-        "n_current": int(m),
-    }
 
 
 def drift_columns(
@@ -263,9 +176,10 @@ def drift_columns(
     min_effect: float | None = None,
     n_jobs: int | None = None,
     what: str = "feature",
+    calibration: str = "time",
 ) -> DriftReport:
     """Test every profiled column in ``cols`` against the same-named column of ``current``."""
-    _check_options(alpha, correction, min_effect)
+    _check_options(alpha, correction, min_effect, calibration)
     names = [c.name for c in cols]
     missing = [n for n in names if n not in current.columns]
     if missing:
@@ -288,12 +202,13 @@ def drift_columns(
             )
     results: dict[str, dict[str, Any]] = {}
     if continuous:
-        stats_rows = _continuous(continuous, current, level, floor, _workers(n_jobs))
+        workers = _workers(n_jobs)
+        stats_rows = continuous_stats(continuous, current, level, floor, workers, calibration)
         for c, r in zip(continuous, stats_rows, strict=True):
             results[c.name] = r
     for c in cols:
         if c.categorical:
-            results[c.name] = _categorical(c, current[c.name], level, floor)
+            results[c.name] = categorical_stats(c, current[c.name], level, floor, calibration)
     table = pd.DataFrame([results[n] for n in names], index=pd.Index(names, name=what))
     table = table.reindex(columns=[k for k in COLUMNS if k != "p_adjusted" and k != "drifted"])
     p_adj = adjust_pvalues(table["p_value"].to_numpy(dtype=np.float64), correction)
@@ -313,14 +228,16 @@ def feature_drift(
     min_effect: float | None = None,
     features: Sequence[str] | None = None,
     n_jobs: int | None = None,
+    calibration: Literal["time", "rows"] = "time",
 ) -> DriftReport:
     """Which features of ``current`` drifted from the reference, with calibrated flags.
 
     Parameters
     ----------
     reference : DataFrame or ReferenceProfile
-        Training features, or their profile (:func:`build_profile`); pass a profile to
-        reuse the sorted reference across windows (a frame is profiled with every row).
+        Training features in time order, or their profile (:func:`build_profile`); pass
+        a profile to reuse it across windows. A frame is profiled with every row, and
+        only with what this call needs (design effects at this window's size, no sketch).
     current : DataFrame
         The window to test; must hold every reference feature (extra columns are ignored).
     alpha : float, default 0.05
@@ -335,6 +252,10 @@ def feature_drift(
     n_jobs : int, optional
         Threads over continuous features (NumPy's sort and ``searchsorted`` release the
         GIL); None = 1, -1 = every core.
+    calibration : {"time", "rows"}, default "time"
+        "time": null laws of windows of consecutive rows, from each feature's design
+        effect measured on the reference's history (1 where the profile has none, e.g.
+        a format 1 profile). "rows": independent rows (design effect 1).
 
     Returns
     -------
@@ -346,7 +267,7 @@ def feature_drift(
         A feature is missing from ``current``, holds text where numbers are expected or
         inf values, or the window is empty.
     """
-    _check_options(alpha, correction, min_effect)
+    _check_options(alpha, correction, min_effect, calibration)
     if not isinstance(current, pd.DataFrame):
         raise DataError(f"current must be a pandas DataFrame, not {type(current).__name__}")
     profile = reference
@@ -354,13 +275,18 @@ def feature_drift(
         if features is not None and isinstance(reference, pd.DataFrame):
             _check_known(features, [str(c) for c in reference.columns])
             reference = reference[list(features)]
-        profile = build_profile(reference, max_rows=None)
+        if len(current) == 0:
+            raise DataError("the current window is empty (0 rows): pass at least one row")
+        profile = build_profile(
+            reference, max_rows=None, sketch_size=None, time_structure=calibration == "time",
+            window_sizes=[len(current)],
+        )  # fmt: skip
     names = list(features) if features is not None else profile.feature_names
     _check_known(names, profile.feature_names)
     cols = [profile.features[n] for n in names]
     return drift_columns(
         cols, current, n_reference=profile.n_rows, alpha=alpha, correction=correction,
-        min_effect=min_effect, n_jobs=n_jobs,
+        min_effect=min_effect, n_jobs=n_jobs, calibration=calibration,
     )  # fmt: skip
 
 

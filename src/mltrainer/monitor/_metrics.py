@@ -156,8 +156,17 @@ def _positions(
 def _trading(
     positions: np.ndarray, returns: np.ndarray, periods_per_year: float | None
 ) -> tuple[dict[str, float], dict[str, str]]:
-    values: dict[str, float] = {}
+    """Hit rate and Sharpe ratio on the rows with a realised return (NaN = not yet known)."""
+    known = np.isfinite(returns)
+    missing = int(returns.size - known.sum())
+    values: dict[str, float] = {"returns_missing": float(missing)}
     reasons: dict[str, str] = {}
+    if not known.any():
+        for name in ("hit_rate", "sharpe"):
+            values[name] = math.nan
+            reasons[name] = "no realised return in window"
+        return values, reasons
+    positions, returns = positions[known], returns[known]
     pnl = positions * returns
     active = positions != 0
     if active.any():
@@ -197,11 +206,13 @@ def performance(
         classes) or (n,) = P(positive class) of a binary task. Needed for ``roc_auc``,
         ``log_loss`` and ``brier``.
     returns : ndarray, optional
-        Realised returns of each sample; adds ``hit_rate`` (share of positions with a
-        positive return) and ``sharpe`` (mean / std of ``position * return``). The
-        position is ``sign(prediction)`` for regression; for classification
-        ``sign(2 p - 1)`` with binary ``proba``, else the predicted class mapped to
-        +1 / -1 (binary) or its sign (classes such as -1/0/1).
+        Realised returns of each sample, NaN where not known yet; adds ``hit_rate``
+        (share of positions with a positive return) and ``sharpe`` (mean / std of
+        ``position * return``), both over the rows with a return, and
+        ``returns_missing`` (how many rows had none). The position is
+        ``sign(prediction)`` for regression; for classification ``sign(2 p - 1)`` with
+        binary ``proba``, else the predicted class mapped to +1 / -1 (binary) or its
+        sign (classes such as -1/0/1).
     labels : sequence, optional
         Class of each ``proba`` column.
     periods_per_year : float, optional

@@ -108,13 +108,19 @@ def psi(ref_freq: np.ndarray, cur_freq: np.ndarray) -> float:
     return float(np.sum((c - r) * np.log(c / r)))
 
 
-def chi2_homogeneity(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, float]:
+def chi2_homogeneity(
+    ref_counts: np.ndarray, cur_counts: np.ndarray, *, design_effect: float = 1.0
+) -> tuple[float, float]:
     """Chi-square test that two count vectors come from one distribution (cells with no
-    count in either sample are dropped). Returns ``(statistic, p_value)``."""
+    count in either sample are dropped). Returns ``(statistic, p_value)``.
+
+    The p-value is that of ``statistic / design_effect`` (Rao and Scott's first-order
+    correction for rows that are not independent); the statistic is returned as is.
+    """
     keep = (ref_counts + cur_counts) > 0
     table = np.vstack([ref_counts[keep], cur_counts[keep]]).astype(np.float64)
     if table.shape[1] < 2:
         return 0.0, 1.0
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0) / table.sum()
     statistic = float(np.sum((table - expected) ** 2 / expected))
-    return statistic, float(stats.chi2.sf(statistic, table.shape[1] - 1))
+    return statistic, float(stats.chi2.sf(statistic / design_effect, table.shape[1] - 1))
