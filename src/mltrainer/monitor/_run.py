@@ -111,14 +111,13 @@ def _performance(
     classes: list[float] | None,
     returns: np.ndarray,
 ) -> tuple[dict[str, float], dict[str, str]]:
-    known = np.isfinite(returns)
     result = performance(
         y,
         pred,
         kind=kind,  # type: ignore[arg-type]
         proba=_proba_input(proba),
         labels=classes if kind == "classification" else None,
-        returns=returns if known.all() else None,
+        returns=returns if np.isfinite(returns).any() else None,  # rows without one skipped
     )
     values = {str(k): float(v) for k, v in result.values.items()}
     reasons = {str(k): str(v) for k, v in dict(result.reasons).items()}
