@@ -2,9 +2,21 @@
 
 Market bars in; time-correct cross-validated, versioned, explainable models out.
 
->>> from mltrainer import Trainer, load_config, load_model
->>> result = Trainer(load_config("examples/sp500_direction.yaml")).run()  # doctest: +SKIP
->>> model = load_model("sp500-direction")  # doctest: +SKIP
+>>> import tempfile
+>>> from mltrainer import Trainer, load_model
+>>> from mltrainer.config import config_from_dict
+>>> root = tempfile.mkdtemp()
+>>> config = config_from_dict({
+...     "data": {"source": "sp500", "start": "2016-01-01"},
+...     "model": {"type": "xgboost", "params": {"n_estimators": 20}},
+...     "registry": {"root": f"{root}/models"},
+...     "store": {"url": f"sqlite:///{root}/store.db"},
+... })
+>>> result = Trainer(config).run()
+>>> sorted(result.mean_scores)
+['accuracy', 'neg_log_loss', 'roc_auc']
+>>> load_model("sp500-direction", root=f"{root}/models").version
+1
 """
 
 from __future__ import annotations

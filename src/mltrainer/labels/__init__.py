@@ -7,9 +7,14 @@ value. Panels (a ``symbol`` column) are labelled within each symbol.
 
 Examples
 --------
+>>> from mltrainer.data import load_bars
 >>> from mltrainer.labels import make_labels
->>> labels = make_labels(bars, {"name": "direction", "horizon": 5})  # doctest: +SKIP
->>> X, y, t1 = X[labels.valid], labels.y[labels.valid], labels.t1[labels.valid]  # doctest: +SKIP
+>>> bars = load_bars("sp500", start="2018-12-01")
+>>> labels = make_labels(bars, {"name": "direction", "horizon": 5})
+>>> bool((labels.t1[labels.valid] > labels.t1.index[labels.valid]).all())  # known later
+True
+>>> int((~labels.valid).sum())  # the last 5 bars have no complete label yet
+5
 """
 
 from mltrainer.labels._barrier import triple_barrier

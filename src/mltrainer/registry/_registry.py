@@ -60,10 +60,17 @@ class ModelRegistry:
 
     Examples
     --------
-    >>> registry = ModelRegistry("models")  # doctest: +SKIP
-    >>> saved = registry.save("spy", model, feature_names=list(X.columns))  # doctest: +SKIP
-    >>> registry.promote("spy", saved.version)  # doctest: +SKIP
-    >>> registry.load("spy", "production").predict(X)  # doctest: +SKIP
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from sklearn.linear_model import Ridge
+    >>> X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    >>> model = Ridge().fit(X, [0.0, 1.0, 2.0, 3.0])
+    >>> registry = ModelRegistry(tempfile.mkdtemp())
+    >>> saved = registry.save("spy", model, feature_names=list(X.columns))
+    >>> registry.promote("spy", saved.version)
+    1
+    >>> registry.load("spy", "production").predict(X).shape
+    (4,)
     """
 
     def __init__(self, root: str | os.PathLike[str] = "models") -> None:
