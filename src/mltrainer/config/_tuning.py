@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from mltrainer.exceptions import ConfigError
+
 __all__ = ["TuningConfig", "parse_interval"]
 
 
-def parse_interval(value: str | float | int) -> float:
-    """Seconds in an interval such as ``7d``, ``12h``, ``30m``, ``45s`` or a number of seconds."""
-    import pandas as pd
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_INTERVAL = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhdw]?)\s*", re.IGNORECASE)
 
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+
+def parse_interval(value: str | float | int) -> float:
+    """Seconds in an interval such as ``7d``, ``12h``, ``30m``, ``45s``, ``2w`` or seconds.
+
+    Examples
+    --------
+    >>> parse_interval("7d")
+    604800.0
+    >>> parse_interval(90)
+    90.0
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     else:
-        try:
-            seconds = pd.Timedelta(str(value).strip()).total_seconds()
-        except ValueError:
-            raise ValueError(
+        match = _INTERVAL.fullmatch(str(value))
+        if match is None:
+            raise ConfigError(
                 f"'{value}' is not an interval; use e.g. 7d, 12h, 30m, 45s or seconds"
-            ) from None
+            )
+        seconds = float(match[1]) * _UNITS[(match[2] or "s").lower()]
     if not seconds > 0:
-        raise ValueError(f"interval must be positive, got '{value}'")
+        raise ConfigError(f"interval must be positive, got '{value}'")
     return seconds
 
 

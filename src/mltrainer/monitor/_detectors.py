@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from river import drift
 
-from mltrainer.exceptions import ConfigError
+from mltrainer.exceptions import ConfigError, DataError
 
 __all__ = ["ADWINDetector", "PageHinkleyDetector"]
 
@@ -36,7 +36,7 @@ class _Detector:
         """Feed one value (e.g. one sample's loss); returns self."""
         value = float(x)
         if value != value:  # NaN: River would poison its running sums
-            raise ValueError("a detector cannot take NaN: drop samples whose loss is unknown")
+            raise DataError("a detector cannot take NaN: drop samples whose loss is unknown")
         self._detector.update(value)
         if self._detector.drift_detected:
             self.detections.append(self.n_seen)
@@ -47,7 +47,7 @@ class _Detector:
         """Feed values in order; return the positions (within ``xs``) where drift fired."""
         arr = np.asarray(list(xs) if not isinstance(xs, np.ndarray) else xs, dtype=np.float64)
         if np.isnan(arr).any():
-            raise ValueError("a detector cannot take NaN: drop samples whose loss is unknown")
+            raise DataError("a detector cannot take NaN: drop samples whose loss is unknown")
         start = self.n_seen
         det = self._detector
         fired = []

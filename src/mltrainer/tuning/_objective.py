@@ -15,14 +15,23 @@ from optuna.distributions import BaseDistribution
 
 from mltrainer.config import Config
 from mltrainer.cv import CVResult, FoldResult, build_scorers
+from mltrainer.exceptions import MltrainerError
 from mltrainer.pipeline import Dataset, Plan
 from mltrainer.tuning._space import search_space, suggest_params
 from mltrainer.tuning._storage import HEARTBEAT_ATTR, WORKER_ATTR
 
-__all__ = ["FoldOutcome", "Objective", "forward_returns"]
+__all__ = ["FoldOutcome", "Objective", "TrialFailed", "forward_returns"]
 
 #: Number of equal time blocks the out-of-fold signal returns are summarised in (for PBO).
 N_BLOCKS = 16
+
+
+class TrialFailed(Exception):  # noqa: N818 (Optuna's vocabulary: a trial fails)
+    """A model could not be fitted with a trial's params: that trial fails, the study goes on.
+
+    Only this is in Optuna's ``catch=``: an :class:`~mltrainer.exceptions.MltrainerError`
+    (a bad setting, bad data) stops the study at once instead of failing every trial.
+    """
 
 
 @dataclass
@@ -154,7 +163,12 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> float:
         trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
         params = suggest_params(trial, self.space)
-        outcome = self.evaluate(params, trial)
+        try:
+            outcome = self.evaluate(params, trial)
+        except MltrainerError:
+            raise
+        except (ValueError, ArithmeticError) as exc:  # the model failed on these params
+            raise TrialFailed(f"{type(exc).__name__}: {exc}") from exc
         trial.set_user_attr("fold_scores", outcome.fold_scores)
         if outcome.returns:
             trial.set_user_attr("returns", outcome.returns)

@@ -18,7 +18,7 @@ from mltrainer.config import Config, config_from_dict
 from mltrainer.exceptions import ConfigError, MltrainerError
 from mltrainer.labels import label_kind
 from mltrainer.models import default_params
-from mltrainer.tuning._objective import Objective
+from mltrainer.tuning._objective import Objective, TrialFailed
 from mltrainer.tuning._overfit import (
     deflated_sharpe_ratio,
     paired_gain_test,
@@ -97,7 +97,7 @@ def _optimize(
         return
     stop = optuna.study.MaxTrialsCallback(n_trials, states=_FINISHED)
     study.optimize(
-        objective, n_trials=n_trials, timeout=timeout, callbacks=[stop], catch=(ValueError,)
+        objective, n_trials=n_trials, timeout=timeout, callbacks=[stop], catch=(TrialFailed,)
     )
 
 
