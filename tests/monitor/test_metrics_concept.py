@@ -10,14 +10,9 @@ from scipy import stats
 from sklearn import metrics as skm
 
 from mltrainer.exceptions import ConfigError, DataError
-from mltrainer.monitor import (
-    ADWINDetector,
-    PageHinkleyDetector,
-    concept_drift,
-    per_sample_loss,
-    performance,
-)
+from mltrainer.monitor import ADWINDetector, PageHinkleyDetector, concept_drift, performance
 from mltrainer.monitor._concept import resample_ranks
+from mltrainer.monitor._metrics import per_sample_loss
 
 
 # -- performance ---------------------------------------------------------------------------

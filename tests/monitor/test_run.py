@@ -20,13 +20,13 @@ from mltrainer.config import Config, config_from_dict
 from mltrainer.exceptions import ConfigError, DataError, NotFoundError, SchemaError
 from mltrainer.monitor import (
     PrometheusExporter,
-    current_window,
     history,
     load_reference,
     monitor,
     read_labels,
     recent_alerts,
 )
+from mltrainer.monitor._window import current_window
 from mltrainer.pipeline import retrain
 from mltrainer.registry import ModelRegistry
 from mltrainer.store import open_store

@@ -22,10 +22,10 @@ from mltrainer.monitor import (
     ReferenceProfile,
     build_profile,
     feature_drift,
-    is_categorical,
     label_drift,
     prediction_drift,
 )
+from mltrainer.monitor._profile import is_categorical
 from mltrainer.monitor._statistics import ks_pvalues, ks_statistic, wasserstein_sorted
 
 N_FEATURES = 50

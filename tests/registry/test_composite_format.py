@@ -18,7 +18,8 @@ from sklearn.preprocessing import StandardScaler
 
 from mltrainer.exceptions import ChecksumError, ConfigError, NotFoundError
 from mltrainer.models import AveragingComposite
-from mltrainer.registry import LightGBMClassifierAdapter, ModelRegistry
+from mltrainer.registry import ModelRegistry
+from mltrainer.registry._lightgbm import LightGBMClassifierAdapter
 
 FEATURES = ["ret_1", "rsi_14", "vol_20", "mom_5"]
 XGB_COLUMNS = ["ret_1", "rsi_14", "mom_5"]

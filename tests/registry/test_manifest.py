@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from mltrainer.exceptions import ChecksumError, ConfigError
-from mltrainer.registry import LightGBMClassifierAdapter, ModelRegistry
+from mltrainer.registry import ModelRegistry
+from mltrainer.registry._lightgbm import LightGBMClassifierAdapter
 
 # written by the registry of commit 2bc202d (one model file per version, manifest schema 1)
 LEGACY = Path(__file__).parent / "data" / "legacy_v1"

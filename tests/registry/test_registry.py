@@ -28,16 +28,10 @@ from sklearn.preprocessing import StandardScaler
 
 import mltrainer.registry
 from mltrainer.exceptions import ChecksumError, ConfigError, NotFoundError, SchemaError
-from mltrainer.registry import (
-    LightGBMClassifierAdapter,
-    LightGBMRegressorAdapter,
-    LoadedModel,
-    ModelRegistry,
-    ModelVersion,
-    is_trusted_type,
-    load_model,
-)
+from mltrainer.registry import LoadedModel, ModelRegistry, ModelVersion, load_model
 from mltrainer.registry import _skops as skops_module
+from mltrainer.registry._lightgbm import LightGBMClassifierAdapter, LightGBMRegressorAdapter
+from mltrainer.registry._skops import is_trusted_type
 
 FEATURES = ["ret_1", "rsi_14", "vol_20", "mom_5"]
 N_ROWS = 200

@@ -22,8 +22,14 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from mltrainer.exceptions import ConfigError
 from mltrainer.models import COMPOSITES, MODEL_CATALOGUE, AveragingComposite, default_params
 from mltrainer.models import make_model as build
-from mltrainer.registry import ModelRegistry, is_trusted_type
-from mltrainer.registry._skops import TRUSTED_TYPES, SkopsFormat, refused_types, skops_types
+from mltrainer.registry import ModelRegistry
+from mltrainer.registry._skops import (
+    TRUSTED_TYPES,
+    SkopsFormat,
+    is_trusted_type,
+    refused_types,
+    skops_types,
+)
 
 FEATURES = ["f0", "f1", "f2", "f3"]
 

@@ -25,7 +25,6 @@ from mltrainer.store import Store, open_store
 from mltrainer.tuning import (
     Objective,
     TuneResult,
-    clip_to_space,
     deflated_sharpe_ratio,
     fail_stale_trials,
     load_best_params,
@@ -36,12 +35,12 @@ from mltrainer.tuning import (
     probability_of_backtest_overfitting,
     run_schedule,
     search_space,
-    store_key,
     trials_frame,
     tune,
     write_html_report,
 )
-from mltrainer.tuning._results import write_result
+from mltrainer.tuning._results import store_key, write_result
+from mltrainer.tuning._space import clip_to_space
 from mltrainer.tuning._storage import HEARTBEAT_ATTR, WORKER_ATTR
 
 SMALL_SPACE = {"n_estimators": {"low": 10, "high": 40}, "max_depth": {"low": 2, "high": 4}}

@@ -17,7 +17,7 @@ from mltrainer.config._schema import (
     StoreConfig,
 )
 from mltrainer.config._selection import SelectionConfig
-from mltrainer.config._tuning import TuningConfig
+from mltrainer.config._tuning import TuningConfig, parse_interval
 
 __all__ = [
     "AlertRuleConfig",
@@ -37,4 +37,5 @@ __all__ = [
     "config_from_dict",
     "config_to_yaml",
     "load_config",
+    "parse_interval",
 ]

@@ -23,7 +23,7 @@ from mltrainer.models._composite import (
     Composite,
     check_member_name,
 )
-from mltrainer.models._importance import model_names
+from mltrainer.models._importance import NativeImportance, impurity_importance, model_names
 from mltrainer.models._steps import final_estimator, final_step_name, preprocessing_steps
 
 __all__ = [
@@ -33,12 +33,14 @@ __all__ = [
     "AveragingComposite",
     "Composite",
     "ModelType",
+    "NativeImportance",
     "Task",
     "check_member_name",
     "default_params",
     "estimator_params",
     "final_estimator",
     "final_step_name",
+    "impurity_importance",
     "make_model",
     "model_names",
     "model_type",

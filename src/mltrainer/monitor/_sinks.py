@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import redis
 
 from mltrainer.exceptions import ConfigError
-from mltrainer.store._urls import mask_password
+from mltrainer.store import mask_password
 
 if TYPE_CHECKING:
     from mltrainer.config import SinksConfig

@@ -8,19 +8,12 @@ versions. No pickle is ever written or read, and skops files load only when ever
 in them has one of the exact types :func:`is_trusted_type` accepts.
 """
 
-from mltrainer.registry._lightgbm import LightGBMClassifierAdapter, LightGBMRegressorAdapter
 from mltrainer.registry._loaded import LoadedModel
-from mltrainer.registry._protocol import ModelFormat
 from mltrainer.registry._registry import ModelRegistry, ModelVersion, load_model
-from mltrainer.registry._skops import is_trusted_type
 
 __all__ = [
-    "LightGBMClassifierAdapter",
-    "LightGBMRegressorAdapter",
     "LoadedModel",
-    "ModelFormat",
     "ModelRegistry",
     "ModelVersion",
-    "is_trusted_type",
     "load_model",
 ]

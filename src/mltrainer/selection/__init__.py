@@ -16,12 +16,7 @@ transformers: in a ``Pipeline`` they are refitted inside every training fold. Th
 Trainer's ``selection`` config section uses them (see ``docs/selection.md``).
 """
 
-from mltrainer.config._selection import SELECTION_METHODS, SelectionConfig
-from mltrainer.selection._cluster import (
-    cluster_features,
-    clustered_importance,
-    correlation_distance,
-)
+from mltrainer.selection._cluster import cluster_features, clustered_importance
 from mltrainer.selection._common import jaccard_stability
 from mltrainer.selection._permutation import permutation_importance
 from mltrainer.selection._result import ImportanceResult
@@ -33,16 +28,13 @@ from mltrainer.selection._tree import supports_tree_importance, tree_importance
 
 __all__ = [
     "IMPORTANCE_METHODS",
-    "SELECTION_METHODS",
     "ImportanceResult",
     "RFEResult",
     "SelectByImportance",
     "SelectByRFE",
-    "SelectionConfig",
     "TrainerSelection",
     "cluster_features",
     "clustered_importance",
-    "correlation_distance",
     "jaccard_stability",
     "permutation_importance",
     "rfe",

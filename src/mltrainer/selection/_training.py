@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from mltrainer.config._selection import SelectionConfig
+from mltrainer.config import SelectionConfig
 from mltrainer.cv import PurgedKFold, PurgedSplitter
 from mltrainer.exceptions import ConfigError
 from mltrainer.models import final_estimator

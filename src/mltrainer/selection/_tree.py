@@ -15,8 +15,13 @@ import numpy as np
 import pandas as pd
 
 from mltrainer.exceptions import ConfigError
-from mltrainer.models import final_estimator, model_names, model_type_of
-from mltrainer.models._importance import NativeImportance, impurity_importance
+from mltrainer.models import (
+    NativeImportance,
+    final_estimator,
+    impurity_importance,
+    model_names,
+    model_type_of,
+)
 
 __all__ = ["supports_tree_importance", "tree_importance"]
 

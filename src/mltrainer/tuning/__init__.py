@@ -8,32 +8,25 @@ fixed config by a significant margin. See ``docs/tuning.md``.
 """
 
 from mltrainer.pipeline import load_best_params
-from mltrainer.tuning._objective import FoldOutcome, Objective, forward_returns
+from mltrainer.tuning._objective import Objective
 from mltrainer.tuning._overfit import (
     deflated_sharpe_ratio,
     paired_gain_test,
     probability_of_backtest_overfitting,
 )
 from mltrainer.tuning._report import load_study, trials_frame, write_html_report
-from mltrainer.tuning._results import TuneResult, store_key
+from mltrainer.tuning._results import TuneResult
 from mltrainer.tuning._schedule import next_run_time, run_schedule
-from mltrainer.tuning._space import (
-    clip_to_space,
-    search_space,
-    suggest_params,
-)
+from mltrainer.tuning._space import search_space
 from mltrainer.tuning._storage import fail_stale_trials, mask_url, open_storage
 from mltrainer.tuning._study import default_study_name, tune
 
 __all__ = [
-    "FoldOutcome",
     "Objective",
     "TuneResult",
-    "clip_to_space",
     "default_study_name",
     "deflated_sharpe_ratio",
     "fail_stale_trials",
-    "forward_returns",
     "load_best_params",
     "load_study",
     "mask_url",
@@ -43,8 +36,6 @@ __all__ = [
     "probability_of_backtest_overfitting",
     "run_schedule",
     "search_space",
-    "store_key",
-    "suggest_params",
     "trials_frame",
     "tune",
     "write_html_report",

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from mltrainer.config import Config
-from mltrainer.config._tuning import parse_interval
+from mltrainer.config import Config, parse_interval
 from mltrainer.store import open_store
 from mltrainer.tuning._results import TuneResult, store_key
 from mltrainer.tuning._study import default_study_name, last_run_time, tune
