@@ -34,8 +34,19 @@ from ._records import (
 )
 from ._redis import RedisStore
 from ._sqlite import SQLiteStore
+from ._urls import mask_password, passwords_in
 
-__all__ = ["DEFAULT_URL", "Batch", "RedisStore", "SQLiteStore", "Store", "TimeLike", "open_store"]
+__all__ = [
+    "DEFAULT_URL",
+    "Batch",
+    "RedisStore",
+    "SQLiteStore",
+    "Store",
+    "TimeLike",
+    "mask_password",
+    "open_store",
+    "passwords_in",
+]
 
 __all__ += [  # records: the key schema and the JSON records stored under it
     "TUNING_LEAVES",
