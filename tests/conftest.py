@@ -1,8 +1,10 @@
-"""Shared fixtures: a real Redis server and a store parametrised over every backend."""
+"""Shared fixtures: real Redis and PostgreSQL servers, a store parametrised over every backend."""
 
 from __future__ import annotations
 
+import gc
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -10,11 +12,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 import redis
 
-from mltrainer.store import Store, open_store
+from mltrainer.store import Store, mask_password, open_store
 
 
 def _free_port() -> int:
@@ -68,6 +72,84 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+#: The PostgreSQL of this machine kind (trust auth); MLTRAINER_POSTGRES_URL overrides it.
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _libpq_url(url: str) -> str:
+    """``url`` as libpq reads it: ``postgres://`` and ``postgresql+driver://`` become
+    ``postgresql://``."""
+    return re.sub(r"^postgres(?:ql)?(?:\+\w+)?://", "postgresql://", url, flags=re.IGNORECASE)
+
+
+def _postgres_error(url: str) -> str | None:
+    """``None`` when the server at `url` answers ``SELECT 1``, else why not (one line)."""
+    try:
+        with psycopg.connect(_libpq_url(url), connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return None
+
+
+def _start_postgres() -> str:
+    """Start the machine's PostgreSQL cluster (Debian layout); return what was tried."""
+    versions = sorted(
+        (p.name for p in Path("/etc/postgresql").glob("*") if p.is_dir()),
+        key=lambda v: [int(x) if x.isdigit() else 0 for x in v.split(".")],
+    )
+    if not versions or shutil.which("pg_ctlcluster") is None:
+        return "no Debian PostgreSQL cluster (/etc/postgresql, pg_ctlcluster) to start"
+    args = ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"]
+    # a parallel test worker may be starting it too: its "already running" is fine
+    subprocess.run(args, capture_output=True, timeout=60, check=False)
+    return " ".join(args)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of a real PostgreSQL server (a database the tests may connect to).
+
+    ``MLTRAINER_POSTGRES_URL`` when set, else 127.0.0.1:5432/test when it answers, else
+    the machine's cluster once started (``pg_ctlcluster``). Skips when none answers,
+    unless ``MLTRAINER_REQUIRE_POSTGRES=1`` (CI): then fails. The user must be allowed to
+    create databases (see ``postgres_database``).
+    """
+    given = os.environ.get("MLTRAINER_POSTGRES_URL")
+    url = given or DEFAULT_POSTGRES_URL
+    error = _postgres_error(url)
+    tried = ""
+    if error is not None and not given:
+        tried = f"; tried {_start_postgres()}"
+        deadline = time.monotonic() + 30.0
+        while (error := _postgres_error(url)) is not None and time.monotonic() < deadline:
+            time.sleep(0.25)
+    if error is None:
+        return url
+    reason = f"PostgreSQL at {mask_password(url)} does not answer ({error}){tried}"
+    if given or os.environ.get("MLTRAINER_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{reason}; start it or set MLTRAINER_POSTGRES_URL")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    """URL of a new, empty database on the PostgreSQL server, dropped after the test.
+
+    One database per test, so parallel tests (pytest-xdist) never see each other's tables;
+    the URL keeps the server URL's scheme, user, password and query options.
+    """
+    name = f"mlt_{uuid.uuid4().hex[:16]}"
+    admin = _libpq_url(postgres_url)
+    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(postgres_url)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    gc.collect()  # storages close their pooled connections when collected
+    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])

@@ -34,7 +34,7 @@ from ._records import (
 )
 from ._redis import RedisStore
 from ._sqlite import SQLiteStore
-from ._urls import mask_password
+from ._urls import mask_password, passwords_in
 
 __all__ = [
     "DEFAULT_URL",
@@ -45,6 +45,7 @@ __all__ = [
     "TimeLike",
     "mask_password",
     "open_store",
+    "passwords_in",
 ]
 
 __all__ += [  # records: the key schema and the JSON records stored under it

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import time
 import warnings
+import weakref
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 import optuna
 from optuna.storages import BaseStorage
@@ -16,8 +18,15 @@ from optuna.storages.journal import JournalRedisBackend
 from optuna.trial import TrialState
 
 from mltrainer.exceptions import ConfigError, StoreError
+from mltrainer.store import mask_password, passwords_in
 
-__all__ = ["HEARTBEAT_ATTR", "WORKER_ATTR", "fail_stale_trials", "mask_url", "open_storage"]
+__all__ = [
+    "HEARTBEAT_ATTR",
+    "WORKER_ATTR",
+    "fail_stale_trials",
+    "mask_url",
+    "open_storage",
+]
 
 logger = logging.getLogger("mltrainer")
 
@@ -25,12 +34,59 @@ logger = logging.getLogger("mltrainer")
 WORKER_ATTR = "mltrainer_worker"
 HEARTBEAT_ATTR = "mltrainer_heartbeat"
 
-_SCHEMES = ("sqlite", "redis", "rediss", "postgresql", "postgresql+psycopg2", "postgresql+psycopg")
+# SQLAlchemy dialect+driver that ``postgresql://`` (and ``postgres://``) URLs are opened with.
+_POSTGRES_DRIVER = "postgresql+psycopg"
+
+_POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
+_SCHEMES = ("sqlite", "redis", "rediss", *_POSTGRES_SCHEMES)
+_CONNECT_TIMEOUT_S = 10
+
+#: The one URL masking of the project (``mltrainer.store.mask_password``), under the name the
+#: tuning callers use: user-info passwords and ``password=`` query options become ``***``.
+mask_url = mask_password
 
 
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``, safe to print and log."""
-    return re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
+def _redact(text: str, url: str) -> str:
+    """``text`` (a driver's error message) with every password of ``url`` replaced by ``***``.
+
+    A user-info part without ``:`` is a user name (libpq, redis-py): it is masked when the
+    URL is shown but not searched for in messages, where a short name would mangle words.
+    """
+    text = mask_password(text)
+    userinfo = url.partition("://")[2].split("/", 1)[0].rpartition("@")[0]
+    user_only = userinfo if userinfo and ":" not in userinfo else None
+    for secret in passwords_in(url):
+        if secret == user_only:
+            continue
+        for form in {secret, unquote(secret)}:
+            text = text.replace(form, "***")
+    return text
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """The SQLAlchemy URL that ``RDBStorage`` opens for a PostgreSQL storage URL.
+
+    ``postgresql://`` and ``postgres://`` select the psycopg 3 driver
+    (``postgresql+psycopg://``); an explicit ``postgresql+<driver>://`` is kept.
+
+    Raises
+    ------
+    ConfigError
+        For a URL that cannot be parsed (for example a non-numeric port).
+    """
+    from sqlalchemy.engine import make_url
+
+    scheme = url.split("://", 1)[0].lower()
+    text = _POSTGRES_DRIVER + url[len(scheme) :] if scheme in ("postgresql", "postgres") else url
+    try:
+        parsed = make_url(text)
+        parsed.port  # noqa: B018 - the port is parsed lazily: fail here, not in a worker
+    except (ValueError, TypeError) as exc:  # sqlalchemy's ArgumentError is a ValueError too
+        raise ConfigError(
+            f"tuning.storage: cannot parse '{mask_password(url)}' ({_redact(str(exc), url)});"
+            " use postgresql://user:password@host:5432/database"
+        ) from None
+    return parsed.render_as_string(hide_password=False)
 
 
 def open_storage(url: str) -> BaseStorage:
@@ -41,17 +97,19 @@ def open_storage(url: str) -> BaseStorage:
     url : str
         ``sqlite:///path.db`` (embedded default), ``redis://[:password@]host:port/db`` or
         ``rediss://`` (Optuna's ``JournalStorage`` on ``JournalRedisBackend``), or
-        ``postgresql://user:password@host/db`` (``RDBStorage``).
+        ``postgresql://user:password@host:5432/db`` (``RDBStorage`` through psycopg 3; libpq
+        options such as ``?sslmode=require`` or ``?connect_timeout=30`` pass through). The
+        database must exist; Optuna creates its tables in it on first use.
 
     Raises
     ------
     ConfigError
-        For an unsupported scheme.
+        For an unsupported scheme or a URL that cannot be parsed.
     StoreError
         When the storage cannot be reached (one line, password masked).
     """
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    shown = mask_url(url)
+    shown = mask_password(url)
     if scheme not in _SCHEMES:
         raise ConfigError(
             f"tuning.storage: unsupported URL '{shown}'; use sqlite:///optuna.db,"
@@ -66,11 +124,35 @@ def open_storage(url: str) -> BaseStorage:
                 f"tuning.storage '{shown}': folder '{Path(path).parent}' does not exist;"
                 " create it or change the path"
             )
+        return _rdb_storage(url, url, shown, {})
+    return _postgres_storage(url, shown)
+
+
+def _postgres_storage(url: str, shown: str) -> BaseStorage:
+    target = _sqlalchemy_url(url)
+    has_timeout = "connect_timeout=" in target.partition("?")[2]
+    connect_args = {} if has_timeout else {"connect_timeout": _CONNECT_TIMEOUT_S}
+    # pre-ping: a worker's pooled connection may have been closed by the server meanwhile
+    kwargs = {"pool_pre_ping": True, "connect_args": connect_args}
+    hint = "; check host, port, user, password and that the database exists"
+    return _rdb_storage(url, target, shown, kwargs, hint)
+
+
+def _rdb_storage(
+    url: str, target: str, shown: str, engine_kwargs: dict[str, Any], hint: str = ""
+) -> BaseStorage:
     try:
-        return optuna.storages.RDBStorage(url)
+        storage = optuna.storages.RDBStorage(target, engine_kwargs=engine_kwargs)
     except Exception as exc:  # sqlalchemy's errors vary by driver
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise StoreError(f"tuning.storage '{shown}' cannot be opened: {mask_url(reason)}") from None
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, ImportError) or "No module named" in text:
+            hint = "; install the driver (psycopg[binary] for postgresql://)"
+        raise StoreError(
+            f"tuning.storage '{shown}' cannot be opened: {_redact(text, url)}{hint}"
+        ) from None
+    # Close the pooled connections when the storage goes (psycopg warns about open ones).
+    weakref.finalize(storage, storage.engine.dispose)
+    return storage
 
 
 def _redis_storage(url: str, shown: str) -> BaseStorage:
@@ -80,8 +162,9 @@ def _redis_storage(url: str, shown: str) -> BaseStorage:
         with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
             client.ping()
     except (redis.RedisError, OSError, ValueError) as exc:
+        reason = f"{type(exc).__name__}: {_redact(str(exc), url)}"
         raise StoreError(
-            f"tuning.storage '{shown}' is unreachable ({type(exc).__name__}: {mask_url(str(exc))});"
+            f"tuning.storage '{shown}' is unreachable ({reason});"
             " check host, port, password and TLS (rediss://)"
         ) from None
     with warnings.catch_warnings():
