@@ -18,7 +18,7 @@ from mltrainer.tuning._report import load_study, trials_frame, write_html_report
 from mltrainer.tuning._results import TuneResult
 from mltrainer.tuning._schedule import next_run_time, run_schedule
 from mltrainer.tuning._space import search_space
-from mltrainer.tuning._storage import fail_stale_trials, mask_url, open_storage
+from mltrainer.tuning._storage import fail_stale_trials, open_storage
 from mltrainer.tuning._study import default_study_name, tune
 
 __all__ = [
@@ -29,7 +29,6 @@ __all__ = [
     "fail_stale_trials",
     "load_best_params",
     "load_study",
-    "mask_url",
     "next_run_time",
     "open_storage",
     "paired_gain_test",

@@ -24,7 +24,6 @@ __all__ = [
     "HEARTBEAT_ATTR",
     "WORKER_ATTR",
     "fail_stale_trials",
-    "mask_url",
     "open_storage",
 ]
 
@@ -40,10 +39,6 @@ _POSTGRES_DRIVER = "postgresql+psycopg"
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2")
 _SCHEMES = ("sqlite", "redis", "rediss", *_POSTGRES_SCHEMES)
 _CONNECT_TIMEOUT_S = 10
-
-#: The one URL masking of the project (``mltrainer.store.mask_password``), under the name the
-#: tuning callers use: user-info passwords and ``password=`` query options become ``***``.
-mask_url = mask_password
 
 
 def _redact(text: str, url: str) -> str:

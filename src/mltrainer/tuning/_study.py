@@ -18,6 +18,7 @@ from mltrainer.config import Config, config_from_dict
 from mltrainer.exceptions import ConfigError, MltrainerError
 from mltrainer.labels import label_kind
 from mltrainer.models import default_params
+from mltrainer.store import mask_password
 from mltrainer.tuning._objective import Objective, TrialFailed
 from mltrainer.tuning._overfit import (
     deflated_sharpe_ratio,
@@ -26,7 +27,7 @@ from mltrainer.tuning._overfit import (
 )
 from mltrainer.tuning._results import TuneResult, store_key, write_result
 from mltrainer.tuning._space import clip_to_space, search_space, space_to_distributions
-from mltrainer.tuning._storage import fail_stale_trials, mask_url, open_storage
+from mltrainer.tuning._storage import fail_stale_trials, open_storage
 
 __all__ = ["default_study_name", "make_pruner", "make_sampler", "tune"]
 
@@ -161,7 +162,9 @@ def tune(
             previous = clip_to_space(warm_start, space)
             study.enqueue_trial(previous, user_attrs={"role": "previous_best"}, skip_if_exists=True)
     n_jobs = 1  # one thread per fit: workers are the parallelism (threads thrash under load)
-    logger.info("study %s on %s: %d trial(s), %d worker(s)", name, mask_url(url), n_trials, workers)
+    logger.info(
+        "study %s on %s: %d trial(s), %d worker(s)", name, mask_password(url), n_trials, workers
+    )
     objective = Objective(config, n_jobs=n_jobs)  # data errors surface before any worker
     if workers == 1:
         _optimize(study, objective, n_trials, timeout)
@@ -251,7 +254,7 @@ def _summarise(
     scorer = objective.scorer_name
     result = TuneResult(
         study=name,
-        storage=mask_url(url),
+        storage=mask_password(url),
         scorer=scorer,
         best_params=dict(best.params),
         best_score=float(best.value or np.nan),
