@@ -12,25 +12,131 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
+import pandas as pd
 import psycopg
 import pytest
 import redis
 
+from mltrainer.config import Config, config_from_dict
 from mltrainer.store import Store, mask_password, open_store
 
 
+# -- builders -----------------------------------------------------------------------------------
+def make_bars(
+    n: int,
+    *,
+    seed: int,
+    start: str = "2021-01-04",
+    freq: str = "D",
+    vol: float = 0.02,
+    zero_volume: float = 0.0,
+) -> pd.DataFrame:
+    """A geometric random walk of ``n`` consistent OHLCV bars (low <= open, close <= high)."""
+    rng = np.random.default_rng(seed)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, vol, n)))
+    open_ = np.r_[100.0, close[:-1]] * np.exp(rng.normal(0.0, vol / 4, n))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0.0, vol / 2, n)))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0.0, vol / 2, n)))
+    volume = rng.lognormal(10.0, 1.0, n) * (rng.random(n) >= zero_volume)
+    index = pd.date_range(start, periods=n, freq=freq, tz="UTC", name="timestamp")
+    data = {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
+    return pd.DataFrame(data, index=index)
+
+
+def make_panel(
+    n: int, *, seed: int, symbols: tuple[str, ...] = ("AAA", "BBB", "CCC"), late: int = 25
+) -> pd.DataFrame:
+    """Interleaved symbols sorted by (timestamp, symbol); the last one starts ``late`` bars late."""
+    frames = [
+        make_bars(n, seed=seed + k).iloc[late if k == len(symbols) - 1 else 0 :].assign(symbol=name)
+        for k, name in enumerate(symbols)
+    ]
+    panel = pd.concat(frames).sort_values(["timestamp", "symbol"], kind="stable")
+    return panel[["symbol", "open", "high", "low", "close", "volume"]]
+
+
+def bars_from_close(
+    close: Any, *, high: Any = None, low: Any = None, start: str = "2024-01-01", freq: str = "D"
+) -> pd.DataFrame:
+    """Bars with explicit closes (open = close; high/low default to the close)."""
+    close = np.asarray(close, dtype=np.float64)
+    index = pd.date_range(start, periods=len(close), freq=freq, tz="UTC", name="timestamp")
+    return pd.DataFrame(
+        {
+            "open": close,
+            "high": close if high is None else np.asarray(high, dtype=np.float64),
+            "low": close if low is None else np.asarray(low, dtype=np.float64),
+            "close": close,
+            "volume": np.ones(len(close)),
+        },
+        index=index,
+    )
+
+
+def run_raw(tmp: Path, **sections: Any) -> dict[str, Any]:
+    """A small, fast run on the bundled S&P 500 bars writing only under ``tmp``.
+
+    Each keyword replaces a section: a dict is merged into the default section, None drops
+    it, anything else replaces it.
+    """
+    raw: dict[str, Any] = {
+        "name": "test-direction",
+        "data": {"source": "sp500", "start": "2012-01-01"},
+        "model": {"type": "xgboost", "params": {"n_estimators": 40}},
+        "cv": {"n_splits": 3},
+        "registry": {"root": str(tmp / "models")},
+        "store": {"url": f"sqlite:///{tmp / 'store.db'}"},
+        "tuning": {"storage": f"sqlite:///{tmp / 'optuna.db'}"},
+    }
+    for key, value in sections.items():
+        if value is None:
+            raw.pop(key, None)
+        elif isinstance(value, dict) and key in raw and key != "model":
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    return raw
+
+
+def run_config(tmp: Path, **sections: Any) -> Config:
+    """:func:`run_raw` validated into a Config."""
+    return config_from_dict(run_raw(tmp, **sections))
+
+
+# -- servers --------------------------------------------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _start_redis(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start a throwaway redis-server on a free port; return it and its URL once it PINGs."""
+def redis_binary() -> str:
+    """The redis-server binary; skips the test without one, fails it under CI's
+    ``MLTRAINER_REQUIRE_REDIS=1``."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        reason = "no redis-server on PATH"
+        if os.environ.get("MLTRAINER_REQUIRE_REDIS") == "1":
+            pytest.fail(f"{reason}, but MLTRAINER_REQUIRE_REDIS=1; install redis-server")
+        pytest.skip(reason)
+    return binary
+
+
+def start_redis(
+    binary: str, workdir: Path, *, durable: bool = False
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start a throwaway redis-server on a free port; return it and its URL once it answers.
+
+    ``durable`` journals every write to an fsynced append-only file in ``workdir`` (for
+    tests that kill the server and restart it from its journal).
+    """
     port = _free_port()
-    args = [binary, "--port", str(port), "--save", "", "--appendonly", "no"]
+    persistence = ["--appendonly", "yes", "--appendfsync", "always"] if durable else []
+    args = [binary, "--port", str(port), "--save", "", *(persistence or ["--appendonly", "no"])]
     args += ["--bind", "127.0.0.1", "--dir", str(workdir)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
@@ -38,8 +144,8 @@ def _start_redis(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], s
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             with redis.Redis.from_url(url, socket_connect_timeout=0.5) as client:
-                client.ping()
-            return proc, url
+                if client.ping() and client.info("persistence")["loading"] == 0:
+                    return proc, url
         except redis.ConnectionError:
             time.sleep(0.05)
     proc.kill()
@@ -56,13 +162,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url := os.environ.get("MLTRAINER_REDIS_URL"):
         yield url
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        reason = "no redis-server on PATH and MLTRAINER_REDIS_URL is not set"
-        if os.environ.get("MLTRAINER_REQUIRE_REDIS") == "1":
-            pytest.fail(f"{reason}, but MLTRAINER_REQUIRE_REDIS=1; install redis-server")
-        pytest.skip(reason)
-    proc, url = _start_redis(binary, tmp_path_factory.mktemp("redis"))
+    binary = redis_binary()
+    proc, url = start_redis(binary, tmp_path_factory.mktemp("redis"))
     try:
         yield url
     finally:

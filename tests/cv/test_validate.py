@@ -258,6 +258,7 @@ def test_bad_input(three_class: Any) -> None:
         cross_validate(Ridge(), X, y, cv="purged")
 
 
+@pytest.mark.slow
 def test_leakage_demonstration_shuffled_kfold_versus_purged_kfold() -> None:
     """Overlapping 20-bar labels and slowly varying noise features: no real signal.
 

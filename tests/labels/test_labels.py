@@ -26,24 +26,14 @@ from mltrainer.labels import (
     triple_barrier,
     validate_label_spec,
 )
+from tests.conftest import bars_from_close
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 
 
 def make_bars(close: Any, *, high: Any = None, low: Any = None, freq: str = "D") -> pd.DataFrame:
-    """Bars from explicit closes (high/low default to the close)."""
-    close = np.asarray(close, dtype=np.float64)
-    index = pd.date_range(START, periods=len(close), freq=freq, name="timestamp")
-    return pd.DataFrame(
-        {
-            "open": close,
-            "high": close if high is None else np.asarray(high, dtype=np.float64),
-            "low": close if low is None else np.asarray(low, dtype=np.float64),
-            "close": close,
-            "volume": np.ones(len(close)),
-        },
-        index=index,
-    )
+    """Bars from explicit closes starting at START (high/low default to the close)."""
+    return bars_from_close(close, high=high, low=low, start=str(START.date()), freq=freq)
 
 
 def random_bars(n: int, seed: int, *, vol: float = 0.01) -> pd.DataFrame:

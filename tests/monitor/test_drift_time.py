@@ -70,6 +70,7 @@ def test_adjacent_windows_inside_the_history_rarely_flag(
     assert flag_share(history_profile, windows, calibration="rows") > 0.5
 
 
+@pytest.mark.slow
 def test_adjacent_window_pairs_as_raw_frames(features: pd.DataFrame) -> None:
     """The issue's own measurement: window i as the reference frame, window i + 1 current."""
     windows = tiles(features)
@@ -156,6 +157,7 @@ def test_prediction_and_label_drift_on_real_data(
             assert np.mean(lab) <= 0.05
 
 
+@pytest.mark.slow
 def test_concept_drift_false_alarms_on_real_data(
     rule_outputs: tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray],
 ) -> None:

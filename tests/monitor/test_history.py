@@ -10,13 +10,11 @@ from __future__ import annotations
 import itertools
 import math
 import selectors
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,11 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import redis
 
 from mltrainer.exceptions import ConfigError, NotFoundError, StoreError
 from mltrainer.monitor._history import history, history_frame, track, tracked
 from mltrainer.store import Store, metric_series, open_store, tracked_metrics_key
+from tests.conftest import redis_binary, start_redis
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 T1 = T0 + timedelta(days=1)
@@ -157,6 +155,7 @@ with open_store(url, prefix=prefix) as store:
 """
 
 
+@pytest.mark.slow
 def test_concurrent_writers_never_lose_a_metric_name(
     store_opener: Callable[..., Store], store: Store
 ) -> None:
@@ -193,6 +192,7 @@ track(store, "spy", {m: 0.5 for m in metrics}, timestamp=float(sys.argv[4]), ver
 """
 
 
+@pytest.mark.slow
 def test_sqlite_writer_killed_mid_run_leaves_all_or_nothing(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     with open_store(url) as store:
@@ -212,31 +212,6 @@ def test_sqlite_writer_killed_mid_run_leaves_all_or_nothing(tmp_path: Path) -> N
 
 
 # -- faults: a real redis-server killed mid-write -----------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_durable_redis(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """A redis-server journalling every write to an fsynced AOF in `workdir`."""
-    port = _free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(workdir)]
-    args += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with redis.Redis(port=port, socket_connect_timeout=0.5) as client:
-                if client.ping() and client.info("persistence")["loading"] == 0:
-                    return proc, port
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    pytest.fail(f"redis-server did not start on port {port}")
-
-
 class _KillingProxy:
     """A TCP proxy to a redis-server that SIGKILLs it at an exact point of the traffic.
 
@@ -324,9 +299,7 @@ class _KillingProxy:
 @pytest.fixture
 def durable_redis(tmp_path: Path) -> Iterator[Callable[[], tuple[Any, _KillingProxy, Path]]]:
     """Start AOF-backed redis-servers behind killing proxies; restart them from their AOF."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("no redis-server on PATH")
+    binary = redis_binary()
     started: list[subprocess.Popen[bytes]] = []
     numbers = itertools.count()
 
@@ -334,7 +307,8 @@ def durable_redis(tmp_path: Path) -> Iterator[Callable[[], tuple[Any, _KillingPr
         if workdir is None:
             workdir = tmp_path / f"redis-{next(numbers)}"
             workdir.mkdir()
-        proc, port = _start_durable_redis(binary, workdir)
+        proc, url = start_redis(binary, workdir, durable=True)
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
         started.append(proc)
         return proc, _KillingProxy(proc, port), workdir
 

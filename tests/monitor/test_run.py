@@ -30,18 +30,17 @@ from mltrainer.monitor._window import current_window
 from mltrainer.pipeline import retrain
 from mltrainer.registry import ModelRegistry
 from mltrainer.store import open_store
+from tests.conftest import run_raw
 
 
 def _raw(tmp: Path, **monitor_section: Any) -> dict[str, Any]:
-    return {
-        "name": "mon",
-        "data": {"source": "sp500", "start": "2012-01-01", "end": "2016-12-31"},
-        "model": {"type": "logistic"},  # fast and single-threaded: the monitor is under test
-        "cv": {"n_splits": 3},
-        "registry": {"root": str(tmp / "models")},
-        "store": {"url": f"sqlite:///{tmp / 'store.db'}"},
-        "monitor": monitor_section,
-    }
+    return run_raw(
+        tmp,
+        name="mon",
+        data={"start": "2012-01-01", "end": "2016-12-31"},
+        model={"type": "logistic"},  # fast and single-threaded: the monitor is under test
+        monitor=monitor_section,
+    )
 
 
 @pytest.fixture(scope="module")

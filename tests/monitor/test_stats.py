@@ -102,6 +102,7 @@ def test_three_shifted_of_fifty_flagged_small() -> None:
     assert report.n_current == 5_000
 
 
+@pytest.mark.slow
 def test_no_shift_flags_nothing_in_at_least_95_of_100() -> None:
     """100 seeded windows (5 references x 20 current windows, 20,000 / 5,000 rows).
 

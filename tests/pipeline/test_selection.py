@@ -12,20 +12,16 @@ from mltrainer import Trainer, load_bars, load_model, predict_bars
 from mltrainer.cli import main
 from mltrainer.config import config_from_dict
 from mltrainer.exceptions import ConfigError
+from tests.conftest import run_config
 
 
 def _config(tmp_path: Path, selection: dict[str, Any], **sections: Any) -> Any:
-    raw: dict[str, Any] = {
+    defaults: dict[str, Any] = {
         "name": "sel-direction",
-        "data": {"source": "sp500", "start": "2014-01-01"},
+        "data": {"start": "2014-01-01"},
         "model": {"type": "xgboost", "params": {"n_estimators": 30}},
-        "cv": {"n_splits": 3},
-        "registry": {"root": str(tmp_path / "models")},
-        "store": {"url": f"sqlite:///{tmp_path / 'store.db'}"},
-        "selection": selection,
-        **sections,
     }
-    return config_from_dict(raw)
+    return run_config(tmp_path, **{**defaults, **sections, "selection": selection})
 
 
 @pytest.fixture(scope="module")

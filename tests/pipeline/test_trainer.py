@@ -10,26 +10,13 @@ import pandas as pd
 import pytest
 
 from mltrainer import Trainer, load_bars, load_model, predict_bars
-from mltrainer.config import config_from_dict
 from mltrainer.exceptions import ChecksumError, ConfigError, DataError, SchemaError
 from mltrainer.pipeline import build_dataset
+from tests.conftest import run_config
 
 
 def _config(tmp_path: Path, **sections: Any) -> Any:
-    raw: dict[str, Any] = {
-        "name": "test-direction",
-        "data": {"source": "sp500", "start": "2012-01-01"},
-        "model": {"type": "xgboost", "params": {"n_estimators": 40}},
-        "cv": {"n_splits": 3},
-        "registry": {"root": str(tmp_path / "models")},
-        "store": {"url": f"sqlite:///{tmp_path / 'store.db'}"},
-    }
-    for key, value in sections.items():
-        if value is None:
-            raw.pop(key, None)
-        else:
-            raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
-    return config_from_dict(raw)
+    return run_config(tmp_path, **sections)
 
 
 @pytest.fixture(scope="module")

@@ -65,6 +65,7 @@ def data() -> tuple[pd.DataFrame, pd.Series, pd.Series]:
 
 
 # -- permutation / clustered: the acceptance test ------------------------------------
+@pytest.mark.slow
 def test_permutation_ranks_informative_first_and_noise_last(data: Any) -> None:
     X, y, t1 = data
     result = permutation_importance(
@@ -84,6 +85,7 @@ def test_permutation_ranks_informative_first_and_noise_last(data: Any) -> None:
     assert list(result.to_frame().columns) == ["mean", "std"]
 
 
+@pytest.mark.slow
 def test_clustered_puts_every_informative_cluster_above_every_noise_cluster(data: Any) -> None:
     X, y, t1 = data
     result = clustered_importance(

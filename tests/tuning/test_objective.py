@@ -12,21 +12,17 @@ from mltrainer import Trainer
 from mltrainer.config import config_from_dict
 from mltrainer.pipeline import Plan
 from mltrainer.tuning import Objective
+from tests.conftest import run_raw
 
 
 def _raw(tmp: Path, **overrides: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = {
+    sections: dict[str, Any] = {
         "name": "same-pipeline",
-        "data": {"source": "sp500", "start": "2016-01-01"},
+        "data": {"start": "2016-01-01"},
         "model": {"type": "xgboost", "params": {"n_estimators": 15, "max_depth": 2}},
-        "cv": {"n_splits": 3},
         "selection": {"method": "permutation", "top_k": 6, "n_repeats": 1, "n_splits": 2},
-        "registry": {"root": str(tmp / "models")},
-        "store": {"url": f"sqlite:///{tmp / 'store.db'}"},
-        "tuning": {"storage": f"sqlite:///{tmp / 'optuna.db'}"},
     }
-    raw.update(overrides)
-    return raw
+    return run_raw(tmp, **{**sections, **overrides})
 
 
 @pytest.mark.parametrize(

@@ -203,6 +203,7 @@ def test_stale_running_trials_are_failed_at_start_up(tmp_path: Path, backend: Ba
 
 
 # -- two workers on one study -------------------------------------------------------------------
+@pytest.mark.slow
 def test_two_workers_finish_one_study_and_lose_no_trial(tmp_path: Path, backend: Backend) -> None:
     n_trials = 6
     config = _config(tmp_path, backend, n_trials=n_trials)
@@ -278,6 +279,7 @@ def _kill_inside_a_trial(
     pytest.fail("no worker was ever stopped inside a trial")
 
 
+@pytest.mark.slow
 def test_killed_worker_loses_nothing_and_its_trial_is_failed(
     tmp_path: Path, server: Backend
 ) -> None:

@@ -211,6 +211,7 @@ def test_history_table_and_html_report(tuned: tuple[Path, Any, TuneResult]) -> N
         load_study(config.tuning.storage, "tune-test-xgbost")
 
 
+@pytest.mark.slow
 def test_schedule_does_not_retune_early_after_a_restart(
     tuned: tuple[Path, Any, TuneResult],
 ) -> None:

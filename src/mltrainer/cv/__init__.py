@@ -15,7 +15,15 @@ from mltrainer.cv._align import align_t1, reconcile_t1
 from mltrainer.cv._base import PurgedSplitter
 from mltrainer.cv._combinatorial import CombinatorialPurgedKFold, combinatorial_paths
 from mltrainer.cv._factory import SPLITTER_METHODS, make_splitter, splitter_for_horizon
-from mltrainer.cv._fold import FoldResult, Resampler, TrainingRows, fit_fold, fit_params, fit_rows
+from mltrainer.cv._fold import (
+    FoldResult,
+    Resampler,
+    TrainingRows,
+    fit_fold,
+    fit_params,
+    fit_rows,
+    take_rows,
+)
 from mltrainer.cv._kfold import PurgedKFold
 from mltrainer.cv._purge import SplitInfo
 from mltrainer.cv._scoring import build_scorers, default_scoring
@@ -47,5 +55,6 @@ __all__ = [
     "reconcile_t1",
     "resolve_cv",
     "splitter_for_horizon",
+    "take_rows",
     "uniqueness_weights",
 ]

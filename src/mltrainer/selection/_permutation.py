@@ -23,7 +23,7 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import check_random_state, get_tags
 
-from mltrainer.cv import Resampler, align_t1, fit_fold, resolve_cv
+from mltrainer.cv import Resampler, align_t1, fit_fold, resolve_cv, take_rows
 from mltrainer.exceptions import ConfigError, DataError
 from mltrainer.selection._common import as_frame, make_scorer_for, split_rows
 from mltrainer.selection._fast import fast_scores
@@ -285,7 +285,7 @@ def permutation_importance(
         base, permuted = fold_permutation_scores(
             fold.estimator,
             frame.iloc[test],
-            _take(y, test),
+            take_rows(y, test),
             positions,
             scorer=scorer,
             n_repeats=int(n_repeats),
@@ -306,7 +306,3 @@ def permutation_importance(
         baseline=np.asarray(baselines),
         groups=None if groups is None else dict(zip(names, groups.values(), strict=True)),
     )
-
-
-def _take(data: Any, rows: np.ndarray) -> Any:
-    return data.iloc[rows] if isinstance(data, pd.DataFrame | pd.Series) else np.asarray(data)[rows]
