@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -63,3 +65,43 @@ def test_params_override_defaults() -> None:
 def test_bad_model_settings(args: tuple, pattern: str) -> None:
     with pytest.raises(ConfigError, match=pattern):
         make_model(*args)
+
+
+def test_each_catalogue_entry_is_the_truth_the_registry_and_tuning_read(
+    tmp_path: Path,
+) -> None:
+    """The format, search space and importance of every type come from its entry."""
+    import numpy as np
+    import pandas as pd
+
+    from mltrainer.models import MODEL_CATALOGUE, make_model, model_type_of
+    from mltrainer.registry import ModelRegistry
+    from mltrainer.selection import supports_tree_importance
+    from mltrainer.tuning import search_space
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    labels = {"classification": (X["a"] > 0).astype(int), "regression": X["a"] * 2.0}
+    registry = ModelRegistry(tmp_path)
+    for name, entry in MODEL_CATALOGUE.items():
+        for task in entry.tasks:
+            model = make_model(name, task, random_state=0).fit(X, labels[task])
+            assert model_type_of(model) is entry
+            saved = registry.save(f"{name}-{task}", model, feature_names=list(X.columns))
+            assert registry.metadata(saved.name)["format"] == entry.registry_format
+            assert set(search_space(name, task=task)) == set(entry.search_space)
+            assert supports_tree_importance(model) == (entry.importance is not None)
+
+
+def test_sgd_trains_from_the_cli(tmp_path: Path) -> None:
+    from mltrainer.cli import main
+    from mltrainer.registry import load_model
+
+    args = ["train", "--set", "model.type=sgd", "--set", "data.start=2016-01-01"]
+    args += ["--set", f"registry.root={tmp_path / 'models'}"]
+    args += ["--set", f"store.url=sqlite:///{tmp_path / 'store.db'}"]
+    assert main(args) == 0
+    model = load_model("sp500-direction", root=tmp_path / "models")
+    assert model.metadata["model_type"] == "sgd"
+    assert type(model.native()).__name__ == "SGDClassifier"
+    assert model.metadata["params"]["model__loss"] == "log_loss"

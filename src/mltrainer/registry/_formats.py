@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sklearn.pipeline import Pipeline
+
 from mltrainer.exceptions import ConfigError
+from mltrainer.models import model_type_of
 from mltrainer.registry._composite_format import CompositeFormat
 from mltrainer.registry._native import LightGBMFormat, XGBoostFormat
 from mltrainer.registry._protocol import ModelFormat, qualified
@@ -29,11 +32,19 @@ LEGACY_FILES = {"xgboost": "model.json", "lightgbm": "model.txt", "skops": "mode
 def format_for(model: Any) -> ModelFormat:
     """Return the format that stores ``model``.
 
+    A model of a catalogue type is stored in the format its entry names
+    (``ModelType.registry_format``); anything else in the first format that accepts it.
+
     Raises
     ------
     ConfigError
         If no format supports the model's type.
     """
+    entry = model_type_of(model)
+    if entry is not None and not isinstance(model, Pipeline):
+        fmt = format_named(entry.registry_format)
+        if fmt.accepts(model):
+            return fmt
     for fmt in FORMATS:
         if fmt.accepts(model):
             return fmt
