@@ -34,7 +34,7 @@ from ._records import (
 )
 from ._redis import RedisStore
 from ._sqlite import SQLiteStore
-from ._urls import mask_password, passwords_in
+from ._urls import mask_password, passwords_in, redact
 
 __all__ = [
     "DEFAULT_URL",
@@ -46,6 +46,7 @@ __all__ = [
     "mask_password",
     "open_store",
     "passwords_in",
+    "redact",
 ]
 
 __all__ += [  # records: the key schema and the JSON records stored under it

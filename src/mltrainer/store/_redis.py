@@ -27,7 +27,7 @@ from ._batch import Add, Append, Batch, BatchWrites, Push, Put, Trim, ops_of, tr
 from ._checks import check_count, check_name
 from ._codec import decode
 from ._timestamps import from_epoch, to_epoch
-from ._urls import mask_password, passwords_in
+from ._urls import mask_password, redact
 
 if TYPE_CHECKING:
     from ._protocol import TimeLike
@@ -118,10 +118,7 @@ class RedisStore(BatchWrites):
 
     def _scrub(self, url: str, exc: BaseException) -> str:
         """Return the text of `exc` with the URL's password masked (defence in depth)."""
-        text = f"{type(exc).__name__}: {exc}"
-        for secret in passwords_in(url):
-            text = text.replace(secret, "***")
-        return text
+        return redact(f"{type(exc).__name__}: {exc}", url)
 
     @contextmanager
     def _call(self, op: str, name: str) -> Iterator[redis.Redis]:

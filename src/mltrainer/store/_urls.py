@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from mltrainer.exceptions import ConfigError
 
-__all__ = ["REDIS_SCHEMES", "SCHEMES", "mask_password", "passwords_in", "scheme_of", "sqlite_path"]
+__all__ = [
+    "REDIS_SCHEMES",
+    "SCHEMES",
+    "mask_password",
+    "passwords_in",
+    "redact",
+    "scheme_of",
+    "sqlite_path",
+]
 
 REDIS_SCHEMES = ("redis", "rediss", "unix")
 SCHEMES = ("sqlite", *REDIS_SCHEMES)
@@ -31,12 +40,32 @@ def mask_password(url: str) -> str:
 
 
 def passwords_in(url: str) -> list[str]:
-    """Return the non-empty password(s) written in `url` (user-info and query)."""
+    """Return the non-empty password(s) written in `url` (user-info and query).
+
+    A user-info part without ``:`` is a user name, not a password (``postgresql://u@h``).
+    """
     found = [match[2] for match in _QUERY_PASSWORD.finditer(url)]
     match = _USERINFO.match(url)
-    if match:
+    if match and ":" in match["userinfo"]:
         found.append(match["userinfo"].rpartition(":")[2])
     return [secret for secret in found if secret]
+
+
+def redact(text: str, url: str) -> str:
+    """``text`` (e.g. a driver's error message) with every password of ``url`` as ``***``.
+
+    URLs inside the text are masked too; percent-encoded passwords are found in both forms.
+
+    Examples
+    --------
+    >>> redact("auth failed for redis://:s3cret@h:6379/0 (s3cret)", "redis://:s3cret@h:6379/0")
+    'auth failed for redis://:***@h:6379/0 (***)'
+    """
+    text = mask_password(text)
+    for secret in passwords_in(url):
+        for form in {secret, unquote(secret)}:
+            text = text.replace(form, "***")
+    return text
 
 
 def scheme_of(url: str) -> str:

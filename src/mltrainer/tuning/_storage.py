@@ -10,7 +10,6 @@ import warnings
 import weakref
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import optuna
 from optuna.storages import BaseStorage
@@ -18,7 +17,7 @@ from optuna.storages.journal import JournalRedisBackend
 from optuna.trial import TrialState
 
 from mltrainer.exceptions import ConfigError, StoreError
-from mltrainer.store import mask_password, passwords_in
+from mltrainer.store import mask_password, redact
 
 __all__ = [
     "HEARTBEAT_ATTR",
@@ -41,23 +40,6 @@ _SCHEMES = ("sqlite", "redis", "rediss", *_POSTGRES_SCHEMES)
 _CONNECT_TIMEOUT_S = 10
 
 
-def _redact(text: str, url: str) -> str:
-    """``text`` (a driver's error message) with every password of ``url`` replaced by ``***``.
-
-    A user-info part without ``:`` is a user name (libpq, redis-py): it is masked when the
-    URL is shown but not searched for in messages, where a short name would mangle words.
-    """
-    text = mask_password(text)
-    userinfo = url.partition("://")[2].split("/", 1)[0].rpartition("@")[0]
-    user_only = userinfo if userinfo and ":" not in userinfo else None
-    for secret in passwords_in(url):
-        if secret == user_only:
-            continue
-        for form in {secret, unquote(secret)}:
-            text = text.replace(form, "***")
-    return text
-
-
 def _sqlalchemy_url(url: str) -> str:
     """The SQLAlchemy URL that ``RDBStorage`` opens for a PostgreSQL storage URL.
 
@@ -78,7 +60,7 @@ def _sqlalchemy_url(url: str) -> str:
         parsed.port  # noqa: B018 - the port is parsed lazily: fail here, not in a worker
     except (ValueError, TypeError) as exc:  # sqlalchemy's ArgumentError is a ValueError too
         raise ConfigError(
-            f"tuning.storage: cannot parse '{mask_password(url)}' ({_redact(str(exc), url)});"
+            f"tuning.storage: cannot parse '{mask_password(url)}' ({redact(str(exc), url)});"
             " use postgresql://user:password@host:5432/database"
         ) from None
     return parsed.render_as_string(hide_password=False)
@@ -143,7 +125,7 @@ def _rdb_storage(
         if isinstance(exc, ImportError) or "No module named" in text:
             hint = "; install the driver (psycopg[binary] for postgresql://)"
         raise StoreError(
-            f"tuning.storage '{shown}' cannot be opened: {_redact(text, url)}{hint}"
+            f"tuning.storage '{shown}' cannot be opened: {redact(text, url)}{hint}"
         ) from None
     # Close the pooled connections when the storage goes (psycopg warns about open ones).
     weakref.finalize(storage, storage.engine.dispose)
@@ -157,7 +139,7 @@ def _redis_storage(url: str, shown: str) -> BaseStorage:
         with redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
             client.ping()
     except (redis.RedisError, OSError, ValueError) as exc:
-        reason = f"{type(exc).__name__}: {_redact(str(exc), url)}"
+        reason = f"{type(exc).__name__}: {redact(str(exc), url)}"
         raise StoreError(
             f"tuning.storage '{shown}' is unreachable ({reason});"
             " check host, port, password and TLS (rediss://)"
