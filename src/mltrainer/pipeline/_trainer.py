@@ -22,7 +22,13 @@ from mltrainer.pipeline._dataset import Dataset
 from mltrainer.pipeline._destinations import check_destinations
 from mltrainer.pipeline._plan import FinalFit, Plan
 from mltrainer.registry import ModelRegistry, ModelVersion
-from mltrainer.store import TrainScores, open_store, train_latest_key, train_scores_series
+from mltrainer.store import (
+    Batch,
+    TrainScores,
+    open_store,
+    train_latest_key,
+    train_scores_series,
+)
 
 __all__ = ["ProgressCallback", "TrainResult", "Trainer"]
 
@@ -228,9 +234,9 @@ class Trainer:
             cv=cv_info["method"],
             path=str(version.path),
         ).to_dict()
+        batch = Batch().append(train_scores_series(version.name), entry)
         with open_store(store_config.url, prefix=store_config.prefix) as store:
-            store.append(train_scores_series(version.name), entry)
-            store.put(train_latest_key(version.name), entry)
+            store.write(batch.put(train_latest_key(version.name), entry))  # both or neither
 
 
 def oof_frame(dataset: Dataset, cv_result: CVResult) -> pd.DataFrame:
