@@ -7,6 +7,7 @@ test runs them all, in order, in one fresh folder, as a new user would on a fres
 
 from __future__ import annotations
 
+import itertools
 import shlex
 from pathlib import Path
 
@@ -60,6 +61,6 @@ def test_readme_tour_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)  # a fresh folder: registry, store and outputs land here
     for words in commands:
         assert main(words) == 0, f"mltrainer {shlex.join(words)} failed"
-        for option, value in zip(words, words[1:], strict=False):
+        for option, value in itertools.pairwise(words):
             if option in _OUTPUT_OPTIONS:
                 assert (tmp_path / value).is_file(), f"mltrainer {shlex.join(words)}: no {value}"

@@ -27,6 +27,7 @@ NAME = "fault-direction"
 END = "2022-08-31"
 _CHILD = Path(__file__).with_name("_child.py")
 
+
 @dataclass
 class Workspace:
     """A folder with a config, its registry, its store and the bars file."""

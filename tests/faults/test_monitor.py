@@ -48,7 +48,8 @@ def _killed_run_left_nothing(space: Workspace, done: Any, *, killed: bool = True
     if killed:
         assert done.returncode == -signal.SIGKILL, done.stderr
     before = _points(space, T0)
-    assert before and set(before.values()) == {1}  # the earlier run is whole
+    assert before
+    assert set(before.values()) == {1}
     assert set(_points(space, T1).values()) == {0}  # none of the killed run
     for _ in range(2):  # re-running the same timestamp lands once, however often
         assert space.cli(*_monitor(space, T1)) == 0
@@ -110,7 +111,8 @@ def test_redis_killed_before_the_runs_transaction(
     done = workspace.child(_monitor(workspace, T1), [hook])
     assert done.returncode == 2, done.stderr
     error = one_line(done.stderr)
-    assert error.startswith("error: Redis write of 'monitor/fault-direction/") and "failed" in error
+    assert error.startswith("error: Redis write of 'monitor/fault-direction/")
+    assert "failed" in error
     server.wait()
     _, url = durable_server["restart"]()  # a new server loading the dead one's journal
     workspace.write(store={"url": url, "prefix": prefix})

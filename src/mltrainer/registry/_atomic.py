@@ -171,9 +171,9 @@ def remove_stale_temp_dirs(directory: Path, *, max_age_s: float = STALE_TEMP_SEC
 
     A temp directory with a lock file (see :func:`claimed_temp_dir`) is removed as soon as
     nobody holds its lock: its writer is gone; so is a lock file whose directory is gone (a
-    save killed after renaming it) once nobody holds it. One without a lock file (written by an older
-    mltrainer, or where ``flock`` is missing) and any other temp file, such as a temp
-    ``aliases.json`` from a crashed ``os.replace``, is removed when it has not been
+    save killed after renaming it) once nobody holds it. One without a lock file (written by
+    an older mltrainer, or where ``flock`` is missing) and any other temp file, such as a
+    temp ``aliases.json`` from a crashed ``os.replace``, is removed when it has not been
     modified for ``max_age_s``. A write still running in another process is never
     disturbed.
 
