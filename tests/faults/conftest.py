@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,19 +145,25 @@ def read_only(folder: Path) -> Iterator[None]:
     (``chattr +i``); otherwise they lose their write bits. Skips where neither works.
     """
     folders = [folder, *(p for p in folder.rglob("*") if p.is_dir())]
+    modes = {p: p.stat().st_mode for p in folders}
+
+    def undo() -> None:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", *map(str, folders)], capture_output=True, check=True)
+        else:
+            for path, mode in modes.items():
+                path.chmod(mode)
+
     if os.geteuid() == 0:
-        done = subprocess.run(["chattr", "+i", *map(str, folders)], capture_output=True)
-        undo: Callable[[], Any] = lambda: subprocess.run(  # noqa: E731
-            ["chattr", "-i", *map(str, folders)], capture_output=True, check=True
+        done = subprocess.run(
+            ["chattr", "+i", *map(str, folders)], capture_output=True, text=True, check=False
         )
         if done.returncode != 0:
             undo()
             pytest.skip(f"cannot make {folder} read-only as root: {done.stderr.strip()}")
     else:
-        modes = {p: p.stat().st_mode for p in folders}
-        for p in folders:
-            p.chmod(0o555)
-        undo = lambda: [p.chmod(mode) for p, mode in modes.items()]  # noqa: E731
+        for path in folders:
+            path.chmod(0o555)
     try:
         try:
             (folder / ".probe").touch()

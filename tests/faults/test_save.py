@@ -21,7 +21,7 @@ from tests.faults.conftest import NAME, Workspace, hidden
 pytestmark = pytest.mark.faults
 
 _SAVE = "mltrainer.registry._save"
-KILL_POINTS = {
+KILL_POINTS: dict[str, dict[str, Any]] = {
     # the model, extra files and metadata are in the temp folder; no manifest yet
     "files written": {"target": f"{_SAVE}:write_manifest", "when": "before"},
     # complete in its temp folder, not renamed to its number
