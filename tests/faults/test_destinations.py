@@ -146,3 +146,22 @@ def test_a_run_whose_store_dies_after_saving_names_the_saved_version(
     assert error.startswith(f"error: saved {NAME} version 2 to {saved}, but recording")
     assert "no need to train again" in error
     assert _versions(workspace) == [1, 2]  # the saved version is whole
+
+
+@pytest.mark.parametrize("case", ["unreachable redis", "missing folder", "report in a file"])
+def test_tuning_destinations_are_checked_before_any_data(
+    workspace: Workspace, no_data: None, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    (workspace.root / "taken").write_text("a file", encoding="utf-8")
+    args = _commands(workspace)["tune"]
+    if case == "unreachable redis":
+        workspace.write(tuning={"storage": "redis://127.0.0.1:1/0"})
+        message = "tuning.storage 'redis://127.0.0.1:1/0' is unreachable"
+    elif case == "missing folder":
+        workspace.write(tuning={"storage": f"sqlite:///{workspace.root}/nowhere/optuna.db"})
+        message = f"folder '{workspace.root}/nowhere' does not exist"
+    else:
+        args = [*args, "--report", "taken/study.html"]
+        message = "--report 'taken/study.html': 'taken' is a file, not a folder"
+    assert workspace.cli(*args) == 2
+    assert message in one_line(capsys.readouterr().err)
