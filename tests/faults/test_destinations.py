@@ -165,3 +165,33 @@ def test_tuning_destinations_are_checked_before_any_data(
         message = "--report 'taken/study.html': 'taken' is a file, not a folder"
     assert workspace.cli(*args) == 2
     assert message in one_line(capsys.readouterr().err)
+
+
+@pytest.mark.redis
+def test_a_tuning_run_whose_store_dies_at_the_end_says_where_its_trials_are(
+    workspace: Workspace,
+    redis_server: tuple[subprocess.Popen[bytes], str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mltrainer.tuning import _study
+
+    server, url = redis_server
+    sqlite_store = workspace.raw["store"]["url"]
+    workspace.write(store={"url": url}, model={"type": "logistic", "params": {}})
+    write = _study.write_result
+
+    def dies_first(*args: Any) -> None:
+        server.kill()  # the store goes away after the trials ran
+        server.wait()
+        write(*args)
+
+    monkeypatch.setattr(_study, "write_result", dies_first)
+    assert workspace.cli(*_commands(workspace)["tune"]) == 2
+    error = one_line(capsys.readouterr().err)
+    assert error.startswith(f"error: study {NAME}-logistic in sqlite:///"), error
+    assert "holds its 2 trials, but writing the result to the store failed" in error
+    monkeypatch.setattr(_study, "write_result", write)
+    workspace.write(store={"url": sqlite_store})  # the store is back: the rerun finishes
+    assert workspace.cli(*_commands(workspace)["tune"]) == 0
+    assert "2 trials (2 complete" in capsys.readouterr().out  # no new trial ran

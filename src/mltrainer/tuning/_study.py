@@ -15,7 +15,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from mltrainer.config import Config, config_from_dict
-from mltrainer.exceptions import ConfigError, MltrainerError
+from mltrainer.exceptions import ConfigError, MltrainerError, StoreError
 from mltrainer.labels import label_kind
 from mltrainer.models import default_params
 from mltrainer.pipeline import check_destinations
@@ -186,7 +186,14 @@ def tune(
     result.finished = finished.isoformat()
     result.duration_s = time.perf_counter() - t_start
     if write:
-        write_result(config, result)
+        try:
+            write_result(config, result)
+        except MltrainerError as exc:  # the trials are kept: say where, and how to finish
+            raise StoreError(
+                f"study {name} in {mask_password(url)} holds its {result.n_trials} trials, but"
+                f" writing the result to the store failed: {exc}; fix the store and rerun"
+                " the same `mltrainer tune` (no new trial runs, the result is written)"
+            ) from exc
     return result
 
 
