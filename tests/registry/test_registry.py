@@ -27,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import mltrainer.registry
-from mltrainer.exceptions import ChecksumError, ConfigError, NotFoundError, SchemaError
+from mltrainer.exceptions import ChecksumError, ConfigError, NotFoundError, SchemaError, StoreError
 from mltrainer.registry import LoadedModel, ModelRegistry, ModelVersion, load_model
 from mltrainer.registry import _skops as skops_module
 from mltrainer.registry._lightgbm import LightGBMClassifierAdapter, LightGBMRegressorAdapter
@@ -325,7 +325,7 @@ def test_crash_at_rename_leaves_no_half_version(
         raise OSError(errno.EIO, "I/O error")
 
     monkeypatch.setattr(os, "rename", failing_rename)
-    with pytest.raises(OSError, match="I/O error"):
+    with pytest.raises(StoreError, match="I/O error"):
         registry.save("spy", model, feature_names=FEATURES)
     monkeypatch.undo()
     _assert_only_version_one(registry, data)

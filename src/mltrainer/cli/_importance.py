@@ -9,9 +9,20 @@ from typing import Any
 import pandas as pd
 from rich.table import Table
 
+from mltrainer.cli._options import cli_config
 from mltrainer.cli._output import console as _console
 from mltrainer.cli._output import fmt as _fmt
 from mltrainer.exceptions import ConfigError
+
+#: How the in-sample fallback is described (the model was trained without selection).
+IN_SAMPLE = "gain (in-sample, from the saved model)"
+
+_IN_SAMPLE_NOTE = (
+    "This is the saved model's own split gain on its training rows, not out-of-fold"
+    " importance, and has no std (one fit). For out-of-fold importance with its spread"
+    " across folds, train with a selection method, e.g. `mltrainer train --set"
+    " selection.method=permutation`."
+)
 
 
 def importance_table(metadata: dict[str, Any], estimator: Any = None) -> tuple[pd.DataFrame, str]:
@@ -43,17 +54,23 @@ def importance_table(metadata: dict[str, Any], estimator: Any = None) -> tuple[p
             "importances: retrain with a selection method, e.g. --set selection.method=permutation"
         )
     gain = tree_importance(estimator, metadata.get("feature_names"))
-    frame = pd.DataFrame({"mean": gain, "std": 0.0, "selected": True})
-    return frame, "gain (in-sample, from the saved model)"
+    # one fit, so no spread: std is unknown (NaN), not 0
+    frame = pd.DataFrame({"mean": gain, "std": float("nan"), "selected": True})
+    return frame, IN_SAMPLE
+
+
+def _plot_suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in (".html", ".png"):
+        raise ConfigError(f"--plot {path}: use a .html or .png file name")
+    return suffix
 
 
 def write_plot(frame: pd.DataFrame, path: Path, *, title: str) -> None:
     """A horizontal bar chart with error bars, as ``.html`` (offline) or ``.png``."""
     import plotly.graph_objects as go
 
-    suffix = path.suffix.lower()
-    if suffix not in (".html", ".png"):
-        raise ConfigError(f"--plot {path}: use a .html or .png file name")
+    suffix = _plot_suffix(path)
     ordered = frame.iloc[::-1]
     figure = go.Figure(
         go.Bar(
@@ -85,9 +102,13 @@ def write_plot(frame: pd.DataFrame, path: Path, *, title: str) -> None:
 
 
 def _cmd_importance(args: argparse.Namespace) -> int:
+    from mltrainer.pipeline import check_output_file
     from mltrainer.registry import ModelRegistry
 
-    registry = ModelRegistry(args.root)
+    if args.plot:
+        check_output_file(args.plot, what="--plot")
+        _plot_suffix(Path(args.plot))
+    registry = ModelRegistry(cli_config(args).registry.root)
     version = int(args.version) if args.version.isdigit() else args.version
     metadata = registry.metadata(args.name, version)
     estimator = None
@@ -104,10 +125,12 @@ def _cmd_importance(args: argparse.Namespace) -> int:
             str(rank),
             str(name),
             _fmt(float(row["mean"])),
-            _fmt(float(row["std"])),
+            "n/a" if pd.isna(row["std"]) else _fmt(float(row["std"])),
             "yes" if row["selected"] else "",
         )
     out.print(table)
+    if method == IN_SAMPLE:
+        out.print(_IN_SAMPLE_NOTE)
     selection = metadata.get("selection") or {}
     if selection.get("stability") is not None:
         out.print(
@@ -125,6 +148,5 @@ def register(sub: Any) -> None:
     p = sub.add_parser("importance", help="a registered model's ranked feature importance")
     p.add_argument("name")
     p.add_argument("--version", default="latest", help="version number or alias")
-    p.add_argument("--root", default="models", help="registry folder (default: models)")
     p.add_argument("--plot", metavar="FILE", help="bar chart with error bars: FILE.html or .png")
     p.set_defaults(func=_cmd_importance)

@@ -4,42 +4,65 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
+from mltrainer.cli._options import cli_config
 from mltrainer.cli._output import console as _console
+from mltrainer.cli._output import fmt_mapping, plain
 
 
 # -- models ---------------------------------------------------------------------------------
 def _registry(args: argparse.Namespace) -> Any:
     from mltrainer.registry import ModelRegistry
 
-    return ModelRegistry(args.root)
+    return ModelRegistry(cli_config(args).registry.root)
 
 
 def _cmd_models_list(args: argparse.Namespace) -> int:
     registry = _registry(args)
     names = [args.name] if args.name else registry.list_models()
+    out = _console()
     if not names:
-        _console().print(f"No models under {args.root}/ yet: run `mltrainer train`.")
+        out.print(f"No models under {registry.root}/ yet: run `mltrainer train`.")
         return 0
-    table = Table(title=f"Models in {args.root}/")
-    for column in ("name", "version", "created_at", "aliases", "score"):
+    table = Table(title=f"Models in {registry.root}/")
+    for column in ("name", "version", "created (UTC)", "aliases", "parent", "check"):
         table.add_column(column)
+    table.add_column("mean scores", no_wrap=True)
+    problems: list[str] = []
     for name in names:
         for info in registry.list_versions(name):
             score = info.get("score")
+            ok = info.get("ok", True)
+            if not ok:
+                problems.append(f"{name} v{info['version']}: {info.get('problem')}")
             table.add_row(
                 name,
                 str(info["version"]),
-                str(info.get("created_at", "")),
+                _when(info.get("created_at")),
                 ", ".join(info.get("aliases", [])),
-                json.dumps(score) if score is not None else "",
+                "" if info.get("parent") is None else str(info["parent"]),
+                "ok" if ok else "[red]FAILED[/]",
+                fmt_mapping(score) if isinstance(score, dict) else "",
             )
-    _console().print(table)
+    out.print(table)
+    for problem in problems:
+        out.print(f"[red]check failed[/] {problem}")
     return 0
+
+
+def _when(stamp: Any) -> str:
+    """An ISO-8601 time to the second, in UTC (the registry writes UTC)."""
+    if not isinstance(stamp, str):
+        return ""
+    try:
+        return datetime.fromisoformat(stamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return stamp
 
 
 def _cmd_models_show(args: argparse.Namespace) -> int:
@@ -53,9 +76,10 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
     out.print(
         f"[bold]{args.name}[/] version {metadata.get('version')} ({metadata.get('created_at')})"
     )
-    for key in ("model_type", "task", "params_source"):
-        out.print(f"  {key}: {metadata.get(key)}")
-    out.print(f"  label: {metadata.get('label')}")
+    for key in ("model_type", "task", "params_source", "parent"):
+        if metadata.get(key) is not None:
+            out.print(f"  {key}: {plain(metadata.get(key))}")
+    out.print(f"  label: {plain(metadata.get('label'))}")
     out.print(
         f"  features ({len(metadata.get('feature_names', []))}): "
         f"{', '.join(metadata.get('feature_names', []))}"
@@ -65,9 +89,9 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
         f"  data: {data.get('source')} {data.get('start')} .. {data.get('end')},"
         f" {data.get('training_rows')} training rows, sha256 {str(data.get('sha256'))[:12]}"
     )
-    out.print(f"  cv: {metadata.get('cv')}")
-    out.print(f"  mean scores: {metadata.get('scores', {}).get('mean')}")
-    out.print(f"  aliases: {registry.aliases(args.name)}")
+    out.print(f"  cv: {plain(metadata.get('cv'))}")
+    out.print(f"  mean scores: {plain(metadata.get('scores', {}).get('mean'))}")
+    out.print(f"  aliases: {plain(registry.aliases(args.name)) or 'none'}")
     return 0
 
 
@@ -88,23 +112,46 @@ def _version(text: str) -> int | str:
 
 
 # -- predict --------------------------------------------------------------------------------
-def _cmd_predict(args: argparse.Namespace) -> int:
-    from mltrainer.pipeline import load_bars_for, predict_bars
-    from mltrainer.registry import load_model
+#: The alias ``predict`` uses when no --version is given (and it exists).
+DEFAULT_ALIAS = "production"
 
-    model = load_model(args.name, _version(args.version), root=args.root)
+
+def default_version(registry: Any, name: str, given: str | None) -> tuple[int | str, str]:
+    """The version to use and how it was chosen: ``given``, else the ``production`` alias
+    when the model has one, else the latest version."""
+    if given is not None:
+        return _version(given), f"--version {given}"
+    if DEFAULT_ALIAS in registry.aliases(name):
+        return DEFAULT_ALIAS, f"alias {DEFAULT_ALIAS!r}"
+    return "latest", f"latest; no {DEFAULT_ALIAS!r} alias"
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from mltrainer.pipeline import check_output_file, load_bars_for, predict_bars
+
+    registry = _registry(args)
+    if args.out:
+        check_output_file(args.out, what="--out")
+    version, chosen = default_version(registry, args.name, args.version)
+    model = registry.load(args.name, version)
     bars = load_bars_for(model.metadata, args.data)  # read as the training bars were
     predictions = predict_bars(model, bars)
+    n_warmup = len(bars) - len(predictions)
+    # the CSV goes to stdout when there is no --out: the notes go to stderr then
+    notes = _console(stderr=not args.out)
+    notes.print(
+        f"Predicted with {args.name} v{model.version} ({chosen}): {len(predictions)} of"
+        f" {len(bars)} rows; {n_warmup} went to the features' warm-up (no prediction)"
+    )
     if args.out:
         out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
         frame = predictions.reset_index()
         if out.suffix == ".parquet":
             frame.to_parquet(out, index=False)
         else:
             frame.to_csv(out, index=False)
-        _console().print(
-            f"Wrote {len(predictions)} predictions of {args.name} v{model.version} to {out}"
-        )
+        notes.print(f"Wrote {len(predictions)} predictions to {out}")
     else:
         print(predictions.to_csv(), end="")
     return 0
@@ -113,9 +160,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add the commands of this module to the top-level subparsers."""
     models = sub.add_parser("models", help="registered models")
-    models.add_argument("--root", default="models", help="registry folder (default: models)")
     models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
-    listing = models_sub.add_parser("list", help="models and versions")
+    listing = models_sub.add_parser("list", help="models and versions, with a check of each")
     listing.add_argument("name", nargs="?")
     listing.set_defaults(func=_cmd_models_list)
     show_model = models_sub.add_parser("show", help="one version's metadata")
@@ -137,6 +183,8 @@ def register(sub: Any) -> None:
     predict.add_argument("name")
     predict.add_argument("--data", required=True, help="bars: a CSV/Parquet path or bundled name")
     predict.add_argument("--out", help="write predictions to this CSV/Parquet file")
-    predict.add_argument("--version", default="latest", help="version number or alias")
-    predict.add_argument("--root", default="models", help="registry folder (default: models)")
+    predict.add_argument(
+        "--version",
+        help=f"version number or alias (default: the {DEFAULT_ALIAS!r} alias, else the latest)",
+    )
     predict.set_defaults(func=_cmd_predict)

@@ -9,14 +9,13 @@ from typing import Any
 
 from rich.table import Table
 
+from mltrainer.cli._options import cli_config
 from mltrainer.cli._output import console as _console
 from mltrainer.cli._output import fmt as _fmt
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from mltrainer.config import load_config
-
-    return load_config(args.config, overrides=args.set or [])
+    return cli_config(args, args.config)
 
 
 def _cmd_monitor(args: argparse.Namespace) -> int:
@@ -24,10 +23,13 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     from mltrainer.monitor._report import drift_effect
     from mltrainer.monitor._run import monitor
     from mltrainer.monitor._window import read_labels
-    from mltrainer.pipeline import load_bars_for, retrain
+    from mltrainer.pipeline import check_destinations, load_bars_for, retrain
     from mltrainer.registry import ModelRegistry
 
     config = _config(args)
+    retrains = any(rule.action == "retrain" for rule in config.monitor.rules)
+    # the store (history, alerts), the report and, for a retrain rule, the registry
+    check_destinations(config, registry=retrains, outputs={"--report": args.report})
     registry = ModelRegistry(config.registry.root)
     metadata = registry.metadata(args.name, args.model_version)
     bars = load_bars_for(metadata, args.data)  # read as the model's training bars were
@@ -69,6 +71,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
         metrics.add_row(name, "NaN" if math.isnan(value) else _fmt(float(value)), note)
     out.print(metrics)
     n_drifted = len(result.drifted)
+    out.print(_rows_line(result.window, len(bars), metadata))
     out.print(
         f"{len(result.window.X) if result.window else 0} rows, "
         f"{int(result.metrics.get('n_labelled', 0))} labelled; {n_drifted} of {len(table)} "
@@ -93,23 +96,48 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rows_line(window: Any, n_bars: int, metadata: dict[str, Any]) -> str:
+    """Where the bars went: monitored, warm-up, training period, after --timestamp."""
+    n_rows = len(window.X)
+    later = n_bars - n_rows - window.n_warmup - window.n_in_training
+    parts = [f"{window.n_warmup} went to the features' warm-up"]
+    if window.n_in_training:
+        last_t1 = (metadata.get("data") or {}).get("last_t1")
+        parts.append(
+            f"{window.n_in_training} are at or before the training data (last label end {last_t1})"
+        )
+    if later > 0:
+        parts.append(f"{later} are after --timestamp")
+    return f"Monitored {n_rows} of {n_bars} bars: " + ", ".join(parts)
+
+
 def _cmd_history(args: argparse.Namespace) -> int:
-    from mltrainer.monitor._history import history, history_frame, to_utc
+    from mltrainer.monitor._history import history, history_frame, to_utc, tracked
     from mltrainer.store import open_store
 
     config = _config(args)
     start = None if args.start is None else to_utc(args.start)
     end = None if args.end is None else to_utc(args.end)
+    out = _console()
     with open_store(config.store.url, prefix=config.store.prefix) as store:
+        if not tracked(store, args.name):
+            _known_model(config, args.name)  # an unknown model is an error, exit 2
+            out.print(
+                f"no history of {args.name} yet: `mltrainer monitor {args.name} --data BARS`"
+                " records one point per metric and run"
+            )
+            return 0
         if args.metric:
             frame = history(store, args.name, args.metric, start, end).to_frame()
         else:
             frame = history_frame(store, args.name, start=start, end=end)
     if args.last is not None:
-        frame = frame.iloc[-args.last :]
-    out = _console()
+        frame = frame.iloc[-args.last :] if args.last > 0 else frame.iloc[:0]
     if frame.empty:
-        out.print(f"no history of {args.name} in that range")
+        given = [f"from {start}" if start is not None else "", f"to {end}" if end else ""]
+        span = " ".join(part for part in given if part)
+        what = f"{args.metric} of {args.name}" if args.metric else args.name
+        out.print(f"no points of {what}" + (f" {span}" if span else " recorded"))
         return 0
     if args.metric:  # the series, one row per run
         table = Table(title=f"History of {args.name}: {args.metric}")
@@ -133,12 +161,24 @@ def _cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _known_model(config: Any, name: str) -> None:
+    """Raise NotFoundError when ``name`` is no model of the registry (and has no history)."""
+    from mltrainer.exceptions import NotFoundError, did_you_mean
+    from mltrainer.registry import ModelRegistry
+    from mltrainer.store import mask_password
+
+    models = ModelRegistry(config.registry.root).list_models()
+    if name not in models:
+        raise NotFoundError(
+            f"no model named {name!r}{did_you_mean(name, models)}: no history in store"
+            f" {mask_password(config.store.url)} and no versions in {config.registry.root}/;"
+            f" models: {models or 'none saved yet'}"
+        )
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", help="registered model name")
     p.add_argument("--config", help="YAML config (registry, store, monitor rules and sinks)")
-    p.add_argument(
-        "--set", action="append", metavar="KEY=VALUE", help="override a config value (repeatable)"
-    )
 
 
 def register(sub: Any) -> None:

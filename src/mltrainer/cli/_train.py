@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
+from mltrainer.cli._options import cli_config
 from mltrainer.cli._output import console as _console
 from mltrainer.cli._output import fmt as _fmt
 
@@ -15,10 +16,9 @@ from mltrainer.cli._output import fmt as _fmt
 def _cmd_train(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from mltrainer.config import load_config
     from mltrainer.pipeline import Trainer
 
-    config = load_config(args.config, overrides=args.set or [])
+    config = cli_config(args, args.config)
     out = _console()
     out.print(
         f"Training [bold]{config.name}[/]: {config.model.type} on {config.data.source},"
@@ -55,7 +55,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out.print(
         f"{result.n_rows} rows x {len(result.feature_names)} features;"
         f" purged {result.cv['n_purged']}, embargoed {result.cv['n_embargoed']} training rows"
-        f" in total; mean {name} = {value:.4f}"
+        f" in total; mean {name} = {_fmt(value)}"
     )
     out.print(f"Saved {result.name} version {result.version} to {result.path}")
     return 0
@@ -63,9 +63,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 # -- config / datasets ----------------------------------------------------------------------
 def _cmd_config_show(args: argparse.Namespace) -> int:
-    from mltrainer.config import config_to_yaml, load_config
+    from mltrainer.config import config_to_yaml
 
-    print(config_to_yaml(load_config(args.config, overrides=args.set or [])), end="")
+    print(config_to_yaml(cli_config(args, args.config)), end="")
     return 0
 
 
@@ -83,13 +83,8 @@ def _cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def config_args(p: argparse.ArgumentParser) -> None:
+    """The optional YAML config of a command (``--set`` is a global option)."""
     p.add_argument("config", nargs="?", help="YAML config (default: built-in S&P 500 job)")
-    p.add_argument(
-        "--set",
-        action="append",
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set cv.n_splits=3 (repeatable)",
-    )
 
 
 def register(sub: Any) -> None:

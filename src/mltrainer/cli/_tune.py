@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
+from mltrainer.cli._options import cli_config
 from mltrainer.cli._output import console as _console
 from mltrainer.cli._output import fmt as _fmt
 
@@ -30,7 +31,8 @@ def _print_result(result: Any) -> None:
     )
     out.print(table)
     out.print("best params: " + ", ".join(f"{k}={_fmt(v)}" for k, v in result.best_params.items()))
-    guard = [f"gain {result.gain:+.4f}", f"paired p={_p(result.p_value)}"]
+    sign = "+" if result.gain >= 0 else ""
+    guard = [f"gain {sign}{_fmt(float(result.gain))}", f"paired p={_p(result.p_value)}"]
     if result.deflated_sharpe is not None:
         guard.append(f"deflated Sharpe {result.deflated_sharpe:.3f}")
     if result.pbo is not None and not math.isnan(result.pbo):
@@ -49,7 +51,7 @@ def _print_result(result: Any) -> None:
 
 
 def _folds(scores: list[float]) -> str:
-    return " ".join(f"{s:.4f}" for s in scores)
+    return " ".join(_fmt(float(s)) for s in scores)
 
 
 def _p(value: float) -> str:
@@ -59,16 +61,18 @@ def _p(value: float) -> str:
 def _cmd_tune(args: argparse.Namespace) -> int:
     import optuna
 
-    from mltrainer.config import load_config
+    from mltrainer.pipeline import check_output_file
     from mltrainer.tuning import default_study_name, load_study, run_schedule, tune
 
     # The CLI prints its own summary; Optuna's per-trial INFO lines only with --verbose.
     optuna.logging.set_verbosity(optuna.logging.INFO if args.verbose else optuna.logging.WARNING)
-    config = load_config(args.config, overrides=args.set or [])
+    config = cli_config(args, args.config)
     storage = args.storage or config.tuning.storage
     if args.show is not None:
         _show(load_study(storage, args.show or default_study_name(config)))
         return 0
+    if args.report:  # tune() checks the storage and the store before loading data
+        check_output_file(args.report, what="--report")
     options: dict[str, Any] = {
         "n_trials": args.trials,
         "timeout": args.timeout,

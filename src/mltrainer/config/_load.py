@@ -41,10 +41,24 @@ def _check_keys(raw: Mapping[str, Any], model: type[BaseModel], path: str) -> No
 
 
 def _one_line(error: ValidationError) -> str:
+    """``loc: message (got value)``; the value only where the message does not show it
+    already (our validators name it) and it is a single value, not a whole section."""
     first = error.errors()[0]
     loc = ".".join(str(part) for part in first["loc"]) or "config"
-    message = first["msg"].removeprefix("Value error, ")
-    return f"{loc}: {message} (got {first.get('input')!r})"
+    message = " ".join(first["msg"].removeprefix("Value error, ").split())
+    value = first.get("input")
+    if isinstance(value, (Mapping, list)) or _shows(message, value):
+        return f"{loc}: {message}"
+    return f"{loc}: {message} (got {value!r})"
+
+
+def _shows(message: str, value: Any) -> bool:
+    """Whether ``message`` already names ``value``: ``got <value>``, quoted, or first."""
+    text = str(value)
+    if not text:
+        return False
+    forms = (f"got {text}", f"got {value!r}", f"'{text}'", f'"{text}"', repr(value))
+    return any(form in message for form in forms) or message.startswith(f"{text} ")
 
 
 def config_from_dict(raw: Mapping[str, Any] | None) -> Config:

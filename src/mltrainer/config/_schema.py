@@ -135,13 +135,9 @@ class Config(_Section):
     @field_validator("name")
     @classmethod
     def _valid_name(cls, value: str) -> str:
-        import re
+        from mltrainer.store import valid_name  # the one name rule (registry, store keys)
 
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", value):
-            raise ValueError(
-                f"'{value}' is not a valid model name: use letters, digits, '.', '_' or '-'"
-            )
-        return value
+        return valid_name(value)
 
     @field_validator("features")
     @classmethod

@@ -36,12 +36,19 @@ class CurrentWindow:
         Realised label per row, NaN where not (yet) known.
     returns : ndarray
         Realised forward log return over the label horizon, NaN where unknown.
+    n_warmup : int
+        Input rows dropped because a feature was not known yet (the features' warm-up).
+    n_in_training : int
+        Complete input rows dropped because they are at or before the training data's
+        last label end (they would score in-sample).
     """
 
     X: pd.DataFrame
     predictions: pd.DataFrame
     y: np.ndarray
     returns: np.ndarray
+    n_warmup: int = 0
+    n_in_training: int = 0
 
     @property
     def labelled(self) -> np.ndarray:
@@ -178,6 +185,8 @@ def current_window(
         )
     # Out of sample only: rows up to the training data's last label end were (or overlap)
     # what the model was fitted on and would score in-sample.
+    n_warmup = int((~complete).sum())
+    n_in_training = 0
     last_t1 = meta.get("data", {}).get("last_t1")
     if last_t1 is not None and not allow_training_rows:
         after = np.asarray(X_all.index > pd.Timestamp(last_t1))
@@ -186,6 +195,7 @@ def current_window(
                 f"every complete current row is at or before the model's training data"
                 f" (last label end {last_t1}): monitor bars after that time"
             )
+        n_in_training = int((complete & ~after).sum())
         complete = complete & after
     X = X_all.loc[complete]
     if labels is not None:
@@ -212,4 +222,6 @@ def current_window(
                 preds[f"proba_{value:g}"] = proba[:, j]
     else:
         preds["prediction"] = raw.astype(float)
-    return CurrentWindow(X=X, predictions=preds, y=y, returns=ret)
+    return CurrentWindow(
+        X=X, predictions=preds, y=y, returns=ret, n_warmup=n_warmup, n_in_training=n_in_training
+    )

@@ -2,6 +2,12 @@
 Trainer on it; predictions on new bars with a registered model."""
 
 from mltrainer.pipeline._dataset import Dataset, build_dataset, encode_classes
+from mltrainer.pipeline._destinations import (
+    check_destinations,
+    check_output_file,
+    check_registry_root,
+    check_store,
+)
 from mltrainer.pipeline._params import load_best_params
 from mltrainer.pipeline._plan import FinalFit, Plan, check_config, min_rows
 from mltrainer.pipeline._predict import load_bars_for, predict_bars
@@ -17,6 +23,10 @@ __all__ = [
     "Trainer",
     "build_dataset",
     "check_config",
+    "check_destinations",
+    "check_output_file",
+    "check_registry_root",
+    "check_store",
     "encode_classes",
     "load_bars_for",
     "load_best_params",

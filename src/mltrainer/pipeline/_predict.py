@@ -29,7 +29,9 @@ def predict_bars(model: Any, bars: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame
         Indexed by decision time: ``symbol`` (panels), ``prediction`` (label values, e.g.
-        0/1 or -1/0/1, or the regression value) and ``proba_<class>`` columns for classifiers.
+        0/1 or -1/0/1 as integers when the classes are whole numbers, or the regression
+        value) and ``proba_<class>`` columns for classifiers. Rows before every feature is
+        known (the warm-up) get no prediction: ``len(bars) - len(result)`` of them.
     """
     spec = model.metadata["features"]["spec"]
     features = compute_features(bars, spec)[list(model.feature_names)]
@@ -46,7 +48,8 @@ def predict_bars(model: Any, bars: pd.DataFrame) -> pd.DataFrame:
     classes = model.metadata.get("label", {}).get("classes")
     if classes:
         values = np.asarray(classes, dtype=float)
-        out["prediction"] = values[raw.astype(np.int64)]
+        labels = values.astype(np.int64) if np.all(values == np.round(values)) else values
+        out["prediction"] = labels[raw.astype(np.int64)]  # 1 / 0, not 1.0 / 0.0
         proba = np.asarray(model.predict_proba(X))
         for i, value in enumerate(values):
             out[f"proba_{value:g}"] = proba[:, i]

@@ -15,12 +15,20 @@ import pandas as pd
 from mltrainer.config import Config
 from mltrainer.cv import CVResult
 from mltrainer.data import data_fingerprint
+from mltrainer.exceptions import StoreError
 from mltrainer.labels import label_horizon
 from mltrainer.monitor import proba_columns, training_reference_files
 from mltrainer.pipeline._dataset import Dataset
+from mltrainer.pipeline._destinations import check_destinations
 from mltrainer.pipeline._plan import FinalFit, Plan
 from mltrainer.registry import ModelRegistry, ModelVersion
-from mltrainer.store import TrainScores, open_store, train_latest_key, train_scores_series
+from mltrainer.store import (
+    Batch,
+    TrainScores,
+    open_store,
+    train_latest_key,
+    train_scores_series,
+)
 
 __all__ = ["ProgressCallback", "TrainResult", "Trainer"]
 
@@ -98,6 +106,7 @@ class Trainer:
         """Build the plan, cross-validate, fit on all rows and register the model."""
         timings: dict[str, float] = {}
         start = time.perf_counter()
+        check_destinations(self.config)  # registry and store, before any data is loaded
         plan = self.plan()
         timings["load"] = time.perf_counter() - start
 
@@ -119,7 +128,14 @@ class Trainer:
         cv_info = _cv_info(plan, cv_result)
         mean_scores, std_scores = _score_summary(cv_result, plan.scoring)
         version = self._save(plan, final, cv_result, cv_info, mean_scores, timings)
-        self._record(version, mean_scores, cv_info)
+        try:
+            self._record(version, mean_scores, cv_info)
+        except Exception as exc:  # the version is saved: say which, so nobody retrains
+            raise StoreError(
+                f"saved {version.name} version {version.version} to {version.path}, but"
+                f" recording its scores in the store failed: {exc}; the version is complete"
+                " (its scores are in its metadata): fix the store, no need to train again"
+            ) from exc
         self._report("done", len(_STAGES))
         return TrainResult(
             name=version.name,
@@ -218,9 +234,9 @@ class Trainer:
             cv=cv_info["method"],
             path=str(version.path),
         ).to_dict()
+        batch = Batch().append(train_scores_series(version.name), entry)
         with open_store(store_config.url, prefix=store_config.prefix) as store:
-            store.append(train_scores_series(version.name), entry)
-            store.put(train_latest_key(version.name), entry)
+            store.write(batch.put(train_latest_key(version.name), entry))  # both or neither
 
 
 def oof_frame(dataset: Dataset, cv_result: CVResult) -> pd.DataFrame:

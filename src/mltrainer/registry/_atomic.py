@@ -170,9 +170,10 @@ def remove_stale_temp_dirs(directory: Path, *, max_age_s: float = STALE_TEMP_SEC
     """Delete temp directories and files that writes killed before finishing left behind.
 
     A temp directory with a lock file (see :func:`claimed_temp_dir`) is removed as soon as
-    nobody holds its lock: its writer is gone. One without a lock file (written by an older
-    mltrainer, or where ``flock`` is missing) and any other temp file, such as a temp
-    ``aliases.json`` from a crashed ``os.replace``, is removed when it has not been
+    nobody holds its lock: its writer is gone; so is a lock file whose directory is gone (a
+    save killed after renaming it) once nobody holds it. One without a lock file (written by
+    an older mltrainer, or where ``flock`` is missing) and any other temp file, such as a
+    temp ``aliases.json`` from a crashed ``os.replace``, is removed when it has not been
     modified for ``max_age_s``. A write still running in another process is never
     disturbed.
 
@@ -194,6 +195,8 @@ def remove_stale_temp_dirs(directory: Path, *, max_age_s: float = STALE_TEMP_SEC
             if lock.name in names and entry.is_dir():
                 _remove_if_unlocked(entry, lock)
                 continue
+            if entry.name.endswith(".lock") and _remove_if_unlocked(None, entry):
+                continue  # an orphan lock: its save was killed after renaming its folder
             if now - entry.stat().st_mtime <= max_age_s:
                 continue
             if entry.is_dir():
@@ -205,20 +208,26 @@ def remove_stale_temp_dirs(directory: Path, *, max_age_s: float = STALE_TEMP_SEC
             continue
 
 
-def _remove_if_unlocked(tmp: Path, lock: Path) -> None:
+def _remove_if_unlocked(tmp: Path | None, lock: Path) -> bool:
+    """Remove ``tmp`` (when given) and ``lock`` if nobody holds the lock; True if removed.
+
+    False when a save holds it, or where locks cannot be taken (no ``flock``): age decides.
+    """
     try:
         handle = open(lock, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:  # its writer finished meanwhile
-        return
+        return True
     try:
         try:
             taken = _try_lock(handle)
         except ImportError:  # pragma: no cover - Windows
-            return
+            return False
         if not taken:
-            return  # a save is writing it
-        shutil.rmtree(tmp, ignore_errors=True)
+            return False  # a save is writing it
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
         lock.unlink(missing_ok=True)
-        logger.info("removed temp directory %s left by a save that did not finish", tmp)
+        logger.info("removed %s left by a save that did not finish", tmp or lock)
+        return True
     finally:
         handle.close()

@@ -13,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from mltrainer.exceptions import ChecksumError, ConfigError, NotFoundError, did_you_mean
+from mltrainer.exceptions import (
+    ChecksumError,
+    ConfigError,
+    NotFoundError,
+    StoreError,
+    did_you_mean,
+)
 from mltrainer.registry._aliases import LOCK, check_alias, read_aliases, write_aliases
 from mltrainer.registry._atomic import file_lock
 from mltrainer.registry._formats import LEGACY_FILES, format_for, format_named
@@ -26,6 +32,7 @@ from mltrainer.registry._save import (
     existing_versions,
     write_version,
 )
+from mltrainer.store import name_fault
 
 logger = logging.getLogger("mltrainer")
 
@@ -82,11 +89,9 @@ class ModelRegistry:
     # -- names and versions -------------------------------------------------------------
 
     def _model_dir(self, name: str) -> Path:
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise ConfigError(
-                f"invalid model name {name!r}: start with a letter or digit and use only "
-                "letters, digits, '.', '_' or '-', e.g. 'spy-direction'"
-            )
+        fault = name_fault(name)
+        if fault is not None:
+            raise ConfigError(f"invalid model name {name!r}: {fault}")
         return self.root / name
 
     def _existing_model_dir(self, name: str) -> Path:
@@ -205,6 +210,9 @@ class ModelRegistry:
             names that disagree with the model, or metadata that cannot be JSON.
         NotFoundError
             If ``parent`` is not an existing version of ``name``.
+        StoreError
+            If the version cannot be written (the root is a file, read-only or full);
+            nothing of it is left visible.
         """
         model_dir = self._model_dir(name)
         features = check_feature_names(feature_names, model)
@@ -214,7 +222,14 @@ class ModelRegistry:
             name, metadata, feature_names=features, format_name=fmt.name, parent=parent
         )
         extra = check_extra_files(extra_files)
-        version = write_version(model_dir, model, fmt=fmt, metadata=meta, extra_files=extra)
+        try:
+            version = write_version(model_dir, model, fmt=fmt, metadata=meta, extra_files=extra)
+        except OSError as exc:  # a root that is a file, read-only, full: one line, no trace
+            raise StoreError(
+                f"cannot save model {name!r} in registry root '{self.root}' "
+                f"({exc.strerror or type(exc).__name__}: {exc.filename or model_dir}); "
+                "make it a writable folder or choose another (registry.root, --root)"
+            ) from None
         logger.info("saved model %r version %d (%s) in %s", name, version, fmt.name, model_dir)
         return ModelVersion(name=name, version=version, path=model_dir / str(version))
 

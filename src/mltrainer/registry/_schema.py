@@ -35,7 +35,9 @@ def check_features(X: object, feature_names: Sequence[str]) -> pd.DataFrame:
     ------
     SchemaError
         If ``X`` is not a DataFrame, has duplicate, missing, extra or reordered columns,
-        or a non-numeric column; the message names the columns and the fix.
+        a non-numeric column, or (with two rows or more) a column that is NaN on every
+        row, which means it was not computed; the message names the columns and the fix.
+        One row with a missing value is accepted (models such as XGBoost handle it).
     """
     expected = list(feature_names)
     if not isinstance(X, pd.DataFrame):
@@ -46,6 +48,7 @@ def check_features(X: object, feature_names: Sequence[str]) -> pd.DataFrame:
     columns = list(X.columns)
     if columns == expected:
         _check_numeric(X)
+        _check_not_all_missing(X)
         return X
     duplicated = X.columns[X.columns.duplicated()].unique().tolist()
     if duplicated:
@@ -81,3 +84,15 @@ def _check_numeric(X: pd.DataFrame) -> None:
                 f"feature column {str(name)!r} has non-numeric dtype {dtype}; "
                 f"convert it, e.g. X[{str(name)!r}].astype(float)"
             )
+
+
+def _check_not_all_missing(X: pd.DataFrame) -> None:
+    if len(X) < 2:  # one row: a single missing value, not a missing column
+        return
+    empty = X.columns[X.isna().to_numpy().all(axis=0)].tolist()
+    if empty:
+        raise SchemaError(
+            f"feature column(s) {_quoted(empty)} are NaN on all {len(X)} rows: the feature "
+            "was not computed (too little history for its warm-up, or a missing input "
+            "column); compute it, or drop the rows before the warm-up ends"
+        )

@@ -3,7 +3,7 @@
 Every writer and reader of the store (the Trainer, tuning, monitoring, and the services that
 read mltrainer's Redis) builds its keys here, so the schema lives in one module and in
 ``docs/store.md``. Names inside keys (model, metric, rule, model type) follow one rule,
-:func:`valid_name`: a letter or digit, then letters, digits, ``.``, ``_`` or ``-``; so no
+:func:`valid_name`: a letter or digit first, then letters, digits, ``.``, ``_`` or ``-``; so no
 name can contain ``/`` and no key can be read as another.
 
 =====================================  ===========  ==========================================
@@ -58,6 +58,7 @@ __all__ = [
     "drift_latest_key",
     "metric_point_key",
     "metric_series",
+    "name_fault",
     "stream_checkpoint_key",
     "stream_offset_key",
     "stream_status_key",
@@ -91,12 +92,41 @@ def valid_name(value: Any, *, what: str = "model name") -> str:
     >>> valid_name("drift.n_drifted", what="metric name")
     'drift.n_drifted'
     """
-    if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise ConfigError(
-            f"{what} {value!r} is invalid: start with a letter or digit, then use only "
-            "letters, digits, '.', '_' or '-', e.g. 'spy-direction' or 'drift.n_drifted'"
-        )
+    fault = name_fault(value)
+    if fault is not None:
+        raise ConfigError(f"{what} {value!r} is invalid: {fault}")
     return value
+
+
+def name_fault(value: Any) -> str | None:
+    """What breaks the name rule of :func:`valid_name` in ``value``, and the rule, in words;
+    None for a valid name.
+
+    Examples
+    --------
+    >>> name_fault("spy-direction") is None
+    True
+    >>> name_fault(".hidden").split(":")[0]
+    "it starts with '.'"
+    """
+    if isinstance(value, str) and _NAME.fullmatch(value):
+        return None
+    example = "e.g. 'spy-direction' or 'drift.n_drifted'"
+    rest = "letters, digits, '.', '_' and '-' may follow"
+    if not isinstance(value, str):
+        return f"it is a {type(value).__name__}, not a string; {example}"
+    if not value:
+        return f"it is empty; start with a letter or digit ({rest}), {example}"
+    if not (value[0].isascii() and value[0].isalnum()):
+        return (
+            f"it starts with {value[0]!r}: the first character must be a letter or digit"
+            f" ({rest}), {example}"
+        )
+    bad = next(c for c in value if not (c.isascii() and (c.isalnum() or c in "._-")))
+    return (
+        f"{bad!r} is not allowed: after a first letter or digit use only letters, digits,"
+        f" '.', '_' and '-', {example}"
+    )
 
 
 # -- keys ---------------------------------------------------------------------------------------

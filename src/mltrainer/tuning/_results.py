@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mltrainer.config import Config
-from mltrainer.store import BestParams, TuningRun, open_store, tuning_key
+from mltrainer.store import Batch, BestParams, TuningRun, open_store, tuning_key
 
 __all__ = ["TuneResult", "store_key", "write_result"]
 
@@ -69,20 +69,21 @@ def write_result(config: Config, result: TuneResult) -> None:
     promoted, so an insignificant study never displaces params that earned their place.
     """
     record = result.to_dict()
+    batch = Batch().put(store_key(config, "last"), record)  # one transaction: all or none
+    batch.append(store_key(config, "history"), record)
+    if result.promoted:
+        best = BestParams(
+            params=result.best_params,
+            score=result.best_score,
+            scorer=result.scorer,
+            study=result.study,
+            storage=result.storage,
+            n_trials=result.n_trials,
+            time=result.finished,
+            p_value=result.p_value,
+            fixed_score=result.fixed_score,
+        )
+        batch.put(store_key(config, "best"), best.to_dict())
+    batch.put(store_key(config, "last_run"), TuningRun(time=result.finished).to_dict())
     with open_store(config.store.url, prefix=config.store.prefix) as store:
-        store.put(store_key(config, "last"), record)
-        store.append(store_key(config, "history"), record)
-        if result.promoted:
-            best = BestParams(
-                params=result.best_params,
-                score=result.best_score,
-                scorer=result.scorer,
-                study=result.study,
-                storage=result.storage,
-                n_trials=result.n_trials,
-                time=result.finished,
-                p_value=result.p_value,
-                fixed_score=result.fixed_score,
-            )
-            store.put(store_key(config, "best"), best.to_dict())
-        store.put(store_key(config, "last_run"), TuningRun(time=result.finished).to_dict())
+        store.write(batch)

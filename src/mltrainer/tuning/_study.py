@@ -15,9 +15,10 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from mltrainer.config import Config, config_from_dict
-from mltrainer.exceptions import ConfigError, MltrainerError
+from mltrainer.exceptions import ConfigError, MltrainerError, StoreError
 from mltrainer.labels import label_kind
 from mltrainer.models import default_params
+from mltrainer.pipeline import check_destinations
 from mltrainer.store import mask_password
 from mltrainer.tuning._objective import Objective, TrialFailed
 from mltrainer.tuning._overfit import (
@@ -137,7 +138,8 @@ def tune(
     Raises
     ------
     ConfigError, StoreError
-        For a bad search space or an unreachable storage, before any trial runs.
+        For a bad search space, an unreachable storage or (with ``write``) store,
+        before any data is loaded or trial runs.
     """
     settings = config.tuning
     n_trials = n_trials or settings.n_trials
@@ -148,6 +150,8 @@ def tune(
     kind = label_kind(config.label)
     space = search_space(config.model.type, settings.search_space, task=kind)  # fail early
     study_storage = open_storage(url)
+    if write:  # the result goes to the store: check it before any data is loaded
+        check_destinations(config, registry=False)
     if workers < 1:
         raise ConfigError(f"tuning.workers: must be at least 1, got {workers}")
 
@@ -182,7 +186,14 @@ def tune(
     result.finished = finished.isoformat()
     result.duration_s = time.perf_counter() - t_start
     if write:
-        write_result(config, result)
+        try:
+            write_result(config, result)
+        except MltrainerError as exc:  # the trials are kept: say where, and how to finish
+            raise StoreError(
+                f"study {name} in {mask_password(url)} holds its {result.n_trials} trials, but"
+                f" writing the result to the store failed: {exc}; fix the store and rerun"
+                " the same `mltrainer tune` (no new trial runs, the result is written)"
+            ) from exc
     return result
 
 
