@@ -10,6 +10,7 @@ from typing import Any
 from rich.table import Table
 
 from mltrainer.cli._output import console as _console
+from mltrainer.cli._train import tuning_note
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -67,6 +68,9 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
     )
     out.print(f"  cv: {metadata.get('cv')}")
     out.print(f"  mean scores: {metadata.get('scores', {}).get('mean')}")
+    note = tuning_note(metadata.get("scores") or {})
+    if note:
+        out.print(f"  [yellow]{note}[/]")
     out.print(f"  aliases: {registry.aliases(args.name)}")
     return 0
 
