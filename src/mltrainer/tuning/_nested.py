@@ -90,7 +90,7 @@ class NestedResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN becomes None)."""
-        return plain(asdict(self))  # type: ignore[no-any-return]
+        return plain(asdict(self))
 
 
 def inner_plan(plan: Plan, rows: np.ndarray) -> Plan:

@@ -97,7 +97,9 @@ class Objective:
     the plan's splits and weights, through the one fold loop. After each fold the trial
     reports to the pruner: the running mean (MedianPruner) or the fold's own score
     (WilcoxonPruner, which compares trials fold by fold). Fold scores and signal-return
-    statistics are kept as the trial's user attributes.
+    statistics (Sharpe, skewness, kurtosis, 16 block means for PBO and 128 for the SPA
+    test) are kept as the trial's user attributes; labels without a trading direction
+    (``forward_volatility``) get no signal returns.
 
     Parameters
     ----------

@@ -22,9 +22,10 @@ class TuneResult:
 
     ``gain`` and ``p_value`` compare the best trial's fold scores with the fixed config's
     (paired, one-sided). ``promoted`` also needs the gain to survive the search over
-    ``n_tested`` trials (``promotion_rule``: the SPA test of the trials' out-of-fold loss,
-    ``spa_p_value``, or Bonferroni, ``bonferroni_p_value``; and ``deflated_sharpe`` when
-    signal returns exist); ``promotion_reasons`` says why not. ``pbo`` measures how much
+    ``n_tested`` trials (``promotion_rule``: with out-of-fold signal returns the SPA test
+    against the fixed config, ``spa_p_value``, and the deflated Sharpe ratio,
+    ``deflated_sharpe``; without them Bonferroni, ``bonferroni_p_value``);
+    ``promotion_reasons`` says why not. ``pbo`` measures how much
     the best trial owes to selection on this history. ``best_score`` is in-sample to the
     search; ``nested`` (a :class:`~mltrainer.tuning.NestedResult` as a dict, when run) and
     ``nested_score`` estimate the tuned model's out-of-sample score.
@@ -67,7 +68,7 @@ class TuneResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN becomes None, at any depth)."""
-        return plain(asdict(self))  # type: ignore[no-any-return]
+        return plain(asdict(self))
 
 
 def plain(value: Any) -> Any:
