@@ -4,6 +4,7 @@ bad input, and the `monitor` / `history` commands. One tiny model trained per mo
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,29 @@ def test_given_labels_file_is_used(
         read_labels(bad)
     with pytest.raises(NotFoundError, match="not found"):
         read_labels(tmp_path / "missing.csv")
+
+
+def test_cli_monitor_reads_date_only_labels_on_the_bars_clock(
+    trained: tuple[Path, Config],
+    current_bars: pd.DataFrame,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, config = trained
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    data = tmp_path / "current.csv"
+    current_bars.reset_index().to_csv(data, index=False)
+    # dates, as exported by most tools: each names a trading day, whose bar closes at 16:00
+    # New York; read as midnight UTC they would match no bar
+    days = current_bars.index[:300].tz_convert("America/New_York").strftime("%Y-%m-%d")
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame({"date": days, "label": 1.0}).to_csv(labels, index=False)
+    args = ["monitor", "mon", "--data", str(data), "--config", str(config_file)]
+    assert main([*args, "--labels", str(labels), "--timestamp", "2034-01-01"]) == 0
+    out = capsys.readouterr().out
+    labelled = int(re.search(r"rows, (\d+) labelled", out)[1])  # type: ignore[index]
+    assert 200 < labelled <= 300  # every complete row of those 300 days: warm-up aside
 
 
 def test_bad_current_data_gives_clear_errors(

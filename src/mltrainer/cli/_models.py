@@ -13,6 +13,7 @@ from rich.table import Table
 from mltrainer.cli._options import cli_config
 from mltrainer.cli._output import console as _console
 from mltrainer.cli._output import fmt_mapping, plain
+from mltrainer.cli._train import tuning_note
 
 
 # -- models ---------------------------------------------------------------------------------
@@ -91,6 +92,9 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
     )
     out.print(f"  cv: {plain(metadata.get('cv'))}")
     out.print(f"  mean scores: {plain(metadata.get('scores', {}).get('mean'))}")
+    note = tuning_note(metadata.get("scores") or {})
+    if note:
+        out.print(f"  [yellow]{note}[/]")
     out.print(f"  aliases: {plain(registry.aliases(args.name)) or 'none'}")
     return 0
 

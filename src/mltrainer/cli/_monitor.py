@@ -33,7 +33,7 @@ def _cmd_monitor(args: argparse.Namespace) -> int:
     registry = ModelRegistry(config.registry.root)
     metadata = registry.metadata(args.name, args.model_version)
     bars = load_bars_for(metadata, args.data)  # read as the model's training bars were
-    labels = read_labels(args.labels) if args.labels else None
+    labels = read_labels(args.labels, metadata) if args.labels else None  # the model's clock
     exporter = PrometheusExporter() if args.metrics_port is not None else None
     out = _console()
     result = monitor(

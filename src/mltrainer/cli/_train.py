@@ -58,7 +58,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f" in total; mean {name} = {_fmt(value)}"
     )
     out.print(f"Saved {result.name} version {result.version} to {result.path}")
+    note = tuning_note(_saved_scores(config, result))
+    if note:
+        out.print(f"[yellow]{note}[/]")
     return 0
+
+
+def _saved_scores(config: Any, result: Any) -> dict[str, Any]:
+    from mltrainer.registry import ModelRegistry
+
+    metadata = ModelRegistry(config.registry.root).metadata(result.name, result.version)
+    return dict(metadata.get("scores") or {})
+
+
+def tuning_note(scores: dict[str, Any]) -> str:
+    """One line saying the CV scores are in-sample to the tuning ('' when they are not)."""
+    if not scores.get("in_sample_to_tuning"):
+        return ""
+    estimate = scores.get("nested_estimate") or {}
+    honest = (
+        f"nested estimate {estimate.get('scorer')} = {_fmt(estimate['score'])}"
+        f" (study {estimate.get('study')})"
+        if estimate.get("score") is not None
+        else "no nested estimate: run `mltrainer tune --nested` for one"
+    )
+    return (
+        "in-sample to the tuning: these CV scores are on the folds the optimized params were"
+        f" picked on, so optimistic; {honest}"
+    )
 
 
 # -- config / datasets ----------------------------------------------------------------------

@@ -51,7 +51,10 @@ class TuningConfig(BaseModel):
     (``sqlite:///``, ``redis://``/``rediss://``, ``postgresql://``); ``workers`` processes
     share the study; ``every`` (e.g. ``7d``) re-tunes on a schedule; tuned params replace
     the fixed ones only when a paired one-sided test of fold scores gives a p-value below
-    ``significance``; RUNNING trials without a heartbeat for ``stale_after`` s are failed.
+    ``significance`` after the correction for the number of trials (docs/tuning.md);
+    RUNNING trials without a heartbeat for ``stale_after`` s are failed. ``nested`` also
+    estimates the tuning procedure's out-of-sample score by nested purged CV, with
+    ``nested_trials`` trials per inner study.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -68,8 +71,10 @@ class TuningConfig(BaseModel):
     significance: float = 0.05
     scoring: str | None = None
     stale_after: float = 900.0
+    nested: bool = False
+    nested_trials: int = 20
 
-    @field_validator("n_trials", "workers")
+    @field_validator("n_trials", "workers", "nested_trials")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

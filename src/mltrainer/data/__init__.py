@@ -10,6 +10,7 @@ row, column and fix.
 from mltrainer.data._fingerprint import data_fingerprint
 from mltrainer.data._load import list_datasets, load_bars
 from mltrainer.data._schema import BAR_COLUMNS, PRICE_COLUMNS, is_panel
+from mltrainer.data._stamp import stamp_times
 from mltrainer.data._validate import validate_bars
 
 __all__ = [
@@ -19,5 +20,6 @@ __all__ = [
     "is_panel",
     "list_datasets",
     "load_bars",
+    "stamp_times",
     "validate_bars",
 ]

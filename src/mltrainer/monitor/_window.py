@@ -7,12 +7,15 @@ label values with the monitored probability columns, row for row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mltrainer.data import stamp_times
 from mltrainer.exceptions import DataError, NotFoundError, SchemaError
 from mltrainer.features import compute_features
 from mltrainer.labels import forward_return, label_horizon, make_labels
@@ -84,8 +87,13 @@ def _labels_for(X: pd.DataFrame, labels: pd.Series | pd.DataFrame) -> tuple[np.n
         )
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise DataError("labels must be indexed by timestamp (a DatetimeIndex), like the bars")
-    index = frame.index if frame.index.tz is not None else frame.index.tz_localize("UTC")
-    frame = frame.set_axis(index.tz_convert("UTC"))
+    if frame.index.tz is None:
+        raise DataError(
+            f"labels are indexed by naive times (first {frame.index[0]}): give them a zone,"
+            " e.g. labels.tz_localize('America/New_York'), or read the file with"
+            " read_labels(path, model.metadata), which stamps them as the model's bars were"
+        )
+    frame = frame.set_axis(frame.index.tz_convert("UTC"))
     if frame.index.has_duplicates:
         raise DataError("labels repeat a timestamp; give one label per decision time")
     y = frame["label"].reindex(X.index).to_numpy(dtype=float)
@@ -97,11 +105,22 @@ def _labels_for(X: pd.DataFrame, labels: pd.Series | pd.DataFrame) -> tuple[np.n
     return y, ret
 
 
-def read_labels(path: str | Path) -> pd.DataFrame:
+def read_labels(path: str | Path, metadata: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Read realised labels from CSV or Parquet: a time column, ``label``, optional ``return``.
 
     The time column is ``timestamp``/``date``/``datetime``/``time`` (or a Parquet
-    DatetimeIndex); naive times are read as UTC.
+    DatetimeIndex). Its times are stamped the way the model's bars were (``metadata``:
+    the version's metadata, whose stored ``data`` config gives the zone, bar time stamps and
+    session close; see ``docs/config.md``): a time with a UTC offset is that instant, a
+    naive time is wall-clock time in the bars' zone, and a date names the trading day whose
+    bar closes at the session close, so date-only labels line up with close-stamped bars.
+    Without ``metadata`` only times with a UTC offset are accepted.
+
+    Raises
+    ------
+    DataError
+        No time column or ``label`` column, non-numeric values, or naive times without
+        ``metadata`` (naming the first row and the fix).
     """
     file = Path(path)
     if not file.is_file():
@@ -116,14 +135,36 @@ def read_labels(path: str | Path) -> pd.DataFrame:
     )
     if time_col is not None:
         frame = frame.set_index(time_col)
-    if not isinstance(frame.index, pd.DatetimeIndex):
-        try:
-            frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index, utc=True))
-        except (TypeError, ValueError):
-            raise DataError(
-                f"labels file '{file}': no time column; name it 'timestamp' (ISO-8601 times)"
-            ) from None
+    elif not isinstance(frame.index, pd.DatetimeIndex):
+        raise DataError(
+            f"labels file '{file}': no time column; name it 'timestamp' (ISO-8601 times)"
+        )
     frame = frame.rename(columns={c: str(c).lower() for c in frame.columns})
+    if "label" not in frame.columns:
+        raise DataError(
+            f"labels file '{file}' has columns {list(frame.columns)}; name the label column 'label'"
+        )
+    for column in ("label", "return"):
+        if column in frame.columns and not pd.api.types.is_numeric_dtype(frame[column].dtype):
+            raise DataError(
+                f"labels file '{file}': column '{column}' is {frame[column].dtype}; write numbers"
+            )
+    data = ((metadata or {}).get("config") or {}).get("data") or {}
+    stamps = stamp_times(
+        frame.index,
+        source=f"labels file '{file}'",
+        tz=(data.get("tz") or "UTC") if metadata is not None else None,
+        bar_time=data.get("bar_time") or "close",
+        session_close=data.get("session_close"),
+        bars=data.get("source"),
+        path=file,
+        fix=(
+            "write every time with its UTC offset (e.g. 2017-01-03T21:00:00Z), or pass the"
+            " model's metadata, read_labels(path, model.metadata), to read naive times and"
+            " dates as the model's bars were"
+        ),
+    )
+    frame = frame.set_axis(stamps)
     if "label" not in frame.columns:
         raise DataError(
             f"labels file '{file}' has columns {list(frame.columns)}; name the label column 'label'"

@@ -197,6 +197,7 @@ class Trainer:
             "scores": {
                 "mean": mean_scores,
                 "folds": _records(cv_result.folds),
+                **_tuning_note(plan.params_origin),
                 **(
                     {"paths": _records(cv_result.path_scores)}
                     if cv_result.path_scores is not None
@@ -237,6 +238,19 @@ class Trainer:
         batch = Batch().append(train_scores_series(version.name), entry)
         with open_store(store_config.url, prefix=store_config.prefix) as store:
             store.write(batch.put(train_latest_key(version.name), entry))  # both or neither
+
+
+def _tuning_note(origin: dict[str, Any] | None) -> dict[str, Any]:
+    """``in_sample_to_tuning``: tuned params were picked on these CV folds, so the scores
+    are optimistic; ``nested_estimate``: the tuning's out-of-sample estimate, when known."""
+    if origin is None:
+        return {"in_sample_to_tuning": False}
+    nested = origin.get("nested_score")
+    estimate = {"score": nested, "scorer": origin.get("scorer"), "study": origin.get("study")}
+    return {
+        "in_sample_to_tuning": True,
+        **({"nested_estimate": estimate} if nested is not None else {}),
+    }
 
 
 def oof_frame(dataset: Dataset, cv_result: CVResult) -> pd.DataFrame:

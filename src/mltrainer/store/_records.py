@@ -284,7 +284,11 @@ class TrainScores(_Record):
 
 @dataclass
 class BestParams(_Record):
-    """Promoted tuned params (``tuning/<model>/<type>/best``): what ``params: optimized`` reads."""
+    """Promoted tuned params (``tuning/<model>/<type>/best``): what ``params: optimized`` reads.
+
+    ``score`` is the best trial's mean on the folds it was selected on (in-sample to the
+    search); ``nested_score``, when the run was nested, is its out-of-sample estimate.
+    """
 
     kind: ClassVar[str] = "best params"
 
@@ -297,6 +301,10 @@ class BestParams(_Record):
     time: str
     p_value: float | None = None
     fixed_score: float | None = None
+    #: Out-of-sample estimate of the tuned params by nested purged CV (None: not run).
+    nested_score: float | None = None
+    #: Trials the params were selected from (the promotion test's N).
+    n_tested: int | None = None
 
 
 @dataclass

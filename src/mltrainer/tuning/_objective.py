@@ -24,6 +24,11 @@ __all__ = ["FoldOutcome", "Objective", "TrialFailed", "forward_returns"]
 
 #: Number of equal time blocks the out-of-fold signal returns are summarised in (for PBO).
 N_BLOCKS = 16
+#: Number of equal time blocks of the signal-return series the SPA test bootstraps.
+N_SERIES_BLOCKS = 128
+#: Labels whose sign is no trading direction: their "signal returns" would measure the
+#: market, not the model, so none are computed.
+UNSIGNED_LABELS = frozenset({"forward_volatility"})
 
 
 class TrialFailed(Exception):  # noqa: N818 (Optuna's vocabulary: a trial fails)
@@ -58,8 +63,15 @@ def forward_returns(bars: pd.DataFrame, dataset: Dataset) -> np.ndarray | None:
     return out if np.isfinite(out).mean() > 0.9 else None
 
 
+def _block_means(values: np.ndarray, n_blocks: int) -> list[float]:
+    return [float(b.mean()) for b in np.array_split(values, min(n_blocks, values.size))]
+
+
 def _return_stats(signal: np.ndarray) -> dict[str, Any]:
-    """Sharpe (per label period), skewness, kurtosis and block means of signal returns."""
+    """Sharpe (per label period), skewness, kurtosis and block means of signal returns.
+
+    ``blocks`` (16 time blocks) feed PBO, ``series`` (128 time blocks) the SPA test.
+    """
     r = signal[np.isfinite(signal)]
     if r.size < 3:
         return {}
@@ -73,6 +85,7 @@ def _return_stats(signal: np.ndarray) -> dict[str, Any]:
         "skew": float(np.mean(z**3)),
         "kurtosis": float(np.mean(z**4)),
         "blocks": [float(b.mean()) for b in blocks],
+        "series": _block_means(r, N_SERIES_BLOCKS),
     }
 
 
@@ -84,7 +97,9 @@ class Objective:
     the plan's splits and weights, through the one fold loop. After each fold the trial
     reports to the pruner: the running mean (MedianPruner) or the fold's own score
     (WilcoxonPruner, which compares trials fold by fold). Fold scores and signal-return
-    statistics are kept as the trial's user attributes.
+    statistics (Sharpe, skewness, kurtosis, 16 block means for PBO and 128 for the SPA
+    test) are kept as the trial's user attributes; labels without a trading direction
+    (``forward_volatility``) get no signal returns.
 
     Parameters
     ----------
@@ -109,7 +124,8 @@ class Objective:
             config.model.type, config.tuning.search_space, task=self.kind
         )
         self.scorer_name = config.tuning.scoring or self.plan.scoring[0]
-        self.returns = forward_returns(self.plan.bars, self.dataset)
+        unsigned = config.label.get("name") in UNSIGNED_LABELS
+        self.returns = None if unsigned else forward_returns(self.plan.bars, self.dataset)
         self.wilcoxon = config.tuning.pruner == "wilcoxon"
         build_scorers(self.estimator({}), self.scorer_name)  # a bad scorer fails now
 

@@ -20,6 +20,7 @@ def deflated_sharpe_ratio(
     n_obs: int,
     skew: float = 0.0,
     kurtosis: float = 3.0,
+    n_trials: int | None = None,
 ) -> float:
     """Probability that the best trial's Sharpe ratio beats the best of N unskilled trials.
 
@@ -32,16 +33,31 @@ def deflated_sharpe_ratio(
     sharpe : float
         The selected trial's Sharpe ratio per observation (not annualised).
     trial_sharpes : array
-        Sharpe ratios of all trials (same units), N = its length.
+        Sharpe ratios of the trials (same units): their variance is the spread of
+        unskilled trials.
     n_obs : int
         Number of return observations behind ``sharpe``.
     skew, kurtosis : float
         Skewness and (non-excess) kurtosis of the selected trial's returns.
+    n_trials : int, optional
+        N, the number of trials the best was selected from (default: the number of
+        finite ``trial_sharpes``). Give every trial that ran, pruned ones included, when
+        only some of them have a Sharpe ratio.
+
+    Examples
+    --------
+    >>> sharpes = np.array([0.01, -0.02, 0.03, 0.0, 0.02])
+    >>> round(deflated_sharpe_ratio(0.03, sharpes, n_obs=1000), 3)
+    0.588
+    >>> round(deflated_sharpe_ratio(0.03, sharpes, n_obs=1000, n_trials=100), 3)
+    0.278
     """
     srs = np.asarray(trial_sharpes, dtype=float)
     srs = srs[np.isfinite(srs)]
-    n = srs.size
-    if n < 2 or n_obs < 3:
+    if srs.size < 2 or n_obs < 3:
+        return float("nan")
+    n = max(int(n_trials), srs.size) if n_trials is not None else srs.size
+    if n < 2:
         return float("nan")
     var = float(np.var(srs, ddof=1))
     sr0 = math.sqrt(var) * (

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
-import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,16 +16,14 @@ from optuna.trial import FrozenTrial, TrialState
 from mltrainer.config import Config, config_from_dict
 from mltrainer.exceptions import ConfigError, MltrainerError, StoreError
 from mltrainer.labels import label_kind
-from mltrainer.models import default_params
 from mltrainer.pipeline import check_destinations
 from mltrainer.store import mask_password
-from mltrainer.tuning._objective import Objective, TrialFailed
-from mltrainer.tuning._overfit import (
-    deflated_sharpe_ratio,
-    paired_gain_test,
-    probability_of_backtest_overfitting,
-)
+from mltrainer.tuning._nested import nested_evaluation
+from mltrainer.tuning._objective import FoldOutcome, Objective, TrialFailed
+from mltrainer.tuning._overfit import probability_of_backtest_overfitting
+from mltrainer.tuning._promotion import Evidence, promotion_test
 from mltrainer.tuning._results import TuneResult, store_key, write_result
+from mltrainer.tuning._sampling import fixed_values, make_pruner, make_sampler
 from mltrainer.tuning._space import clip_to_space, search_space, space_to_distributions
 from mltrainer.tuning._storage import fail_stale_trials, open_storage
 
@@ -42,24 +39,6 @@ def default_study_name(config: Config) -> str:
     return config.tuning.study_name or f"{config.name}-{config.model.type}"
 
 
-def make_sampler(config: Config, worker: int = 0) -> optuna.samplers.BaseSampler:
-    """Seeded TPE; each worker gets its own seed so workers do not draw the same points."""
-    seed = config.tuning.seed if config.tuning.seed is not None else config.seed
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed + worker, n_startup_trials=5)
-
-
-def make_pruner(config: Config) -> optuna.pruners.BasePruner:
-    """``median`` (running mean vs the median of earlier trials), ``wilcoxon`` or ``none``."""
-    kind = config.tuning.pruner
-    if kind == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
-    if kind == "wilcoxon":
-        return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
-    return optuna.pruners.NopPruner()
-
-
 def _load_study(config: Config, storage: Any, study_name: str, worker: int = 0) -> optuna.Study:
     return optuna.create_study(
         study_name=study_name,
@@ -69,10 +48,6 @@ def _load_study(config: Config, storage: Any, study_name: str, worker: int = 0) 
         direction="maximize",
         load_if_exists=True,
     )
-
-
-def _fixed_values(config: Config, kind: str) -> dict[str, Any]:
-    return {**default_params(config.model.type, kind), **config.model.params}
 
 
 def _worker_main(
@@ -113,6 +88,8 @@ def tune(
     study_name: str | None = None,
     warm_start: dict[str, Any] | None = None,
     write: bool = True,
+    nested: bool | None = None,
+    nested_trials: int | None = None,
 ) -> TuneResult:
     """Tune the configured model on purged CV with Optuna and record the outcome.
 
@@ -120,7 +97,10 @@ def tune(
     fixed config and ``warm_start`` params when the study is new, runs ``workers``
     workers (this process and ``workers - 1`` spawned ones) until the study holds
     ``n_trials`` finished trials,
-    then compares the best trial with the fixed config and writes the result to the store.
+    then compares the best trial with the fixed config (a promotion test corrected for the
+    number of trials, see :mod:`mltrainer.tuning._promotion`), optionally estimates the
+    tuned model's out-of-sample score by nested purged CV, and writes the result to the
+    store.
 
     Parameters
     ----------
@@ -134,6 +114,12 @@ def tune(
         Params (e.g. the previous best) to enqueue as a trial of a new study.
     write : bool, default True
         Write the result to the configured store.
+    nested : bool, optional
+        Also run nested purged CV of the tuning procedure (default ``tuning.nested``):
+        an inner study of ``nested_trials`` trials (default ``tuning.nested_trials``) in
+        each outer training fold, its best params scored on the outer test fold. The
+        result's ``nested_score`` is then the expected out-of-sample score of tuned params,
+        beside the optimistic ``best_score``.
 
     Raises
     ------
@@ -143,6 +129,10 @@ def tune(
     """
     settings = config.tuning
     n_trials = n_trials or settings.n_trials
+    nested = settings.nested if nested is None else nested
+    nested_trials = nested_trials or settings.nested_trials
+    if nested_trials < 1:
+        raise ConfigError(f"tuning.nested_trials: must be at least 1, got {nested_trials}")
     timeout = timeout if timeout is not None else settings.timeout
     workers = workers or settings.workers
     url = storage or settings.storage
@@ -159,7 +149,8 @@ def tune(
     t_start = time.perf_counter()
     study = _load_study(config, study_storage, name)
     fail_stale_trials(study, stale_after=settings.stale_after)
-    fixed = clip_to_space(_fixed_values(config, kind), space)
+    exact = fixed_values(config, kind)
+    fixed = clip_to_space(exact, space)  # the nearest point of the space, enqueued first
     if not study.get_trials(deepcopy=False):
         study.enqueue_trial(fixed, user_attrs={"role": "fixed"}, skip_if_exists=True)
         if warm_start:
@@ -180,8 +171,15 @@ def tune(
             _optimize(study, objective, min(n_trials, len(study.trials)), timeout)
         run_here = lambda: _optimize(study, objective, n_trials, timeout)  # noqa: E731
         _run_workers(config, url, name, n_trials, timeout, workers, n_jobs, run_here)
+    result = _summarise(config, study, objective, space, exact, url, name)
+    if nested:
+        logger.info("nested evaluation: %d trial(s) per inner study", nested_trials)
+        estimate = nested_evaluation(
+            config, n_trials=nested_trials, plan=objective.plan, n_jobs=n_jobs
+        )
+        result.nested = estimate.to_dict()
+        result.nested_score = estimate.score if estimate.score == estimate.score else None
     finished = datetime.now(UTC)
-    result = _summarise(config, study, objective, space, fixed, url, name)
     result.started = started.isoformat()
     result.finished = finished.isoformat()
     result.duration_s = time.perf_counter() - t_start
@@ -237,6 +235,13 @@ def _run_workers(
         )
 
 
+def _evidence(trial: FrozenTrial | FoldOutcome) -> Evidence:
+    if isinstance(trial, FoldOutcome):
+        return Evidence(list(trial.fold_scores), trial.returns or None)
+    attrs = trial.user_attrs
+    return Evidence(list(attrs.get("fold_scores", [])), attrs.get("returns") or None)
+
+
 def _summarise(
     config: Config,
     study: optuna.Study,
@@ -255,28 +260,34 @@ def _summarise(
     best = max(complete, key=lambda t: float(t.value or -np.inf))
     fixed_trial = _exact_fixed_trial(complete, fixed, space)
     if fixed_trial is not None:
-        fixed_scores = list(fixed_trial.user_attrs["fold_scores"])
+        fixed_evidence = _evidence(fixed_trial)
     else:  # the fixed config is not a point of the space: evaluate it directly
-        fixed_scores = objective.evaluate({}).fold_scores
-    best_scores = list(best.user_attrs.get("fold_scores", []))
-    gain, p_value = paired_gain_test(np.array(best_scores), np.array(fixed_scores))
+        fixed_evidence = _evidence(objective.evaluate({}))
+    best_evidence = _evidence(best)
+    n_tested = sum(t.state in _FINISHED for t in trials)
     significance = config.tuning.significance
-    promoted = bool(gain > 0 and p_value == p_value and p_value < significance)
-    scorer = objective.scorer_name
+    decision = promotion_test(
+        best_evidence,
+        fixed_evidence,
+        [_evidence(t) for t in complete],
+        n_tested=n_tested,
+        significance=significance,
+        seed=config.tuning.seed if config.tuning.seed is not None else config.seed,
+    )
     result = TuneResult(
         study=name,
         storage=mask_password(url),
-        scorer=scorer,
+        scorer=objective.scorer_name,
         best_params=dict(best.params),
         best_score=float(best.value or np.nan),
         best_trial=best.number,
-        best_fold_scores=best_scores,
-        fixed_score=float(np.mean(fixed_scores)),
-        fixed_fold_scores=fixed_scores,
-        gain=gain,
-        p_value=p_value,
+        best_fold_scores=list(best_evidence.fold_scores),
+        fixed_score=float(np.mean(fixed_evidence.fold_scores)),
+        fixed_fold_scores=list(fixed_evidence.fold_scores),
+        gain=decision.gain,
+        p_value=decision.p_value,
         significance=significance,
-        promoted=promoted,
+        promoted=decision.promoted,
         n_trials=len(trials),
         n_complete=len(complete),
         n_pruned=sum(t.state == TrialState.PRUNED for t in trials),
@@ -285,36 +296,40 @@ def _summarise(
         finished="",
         duration_s=0.0,
         search_space=space_to_distributions(space),
+        n_tested=decision.n_tested,
+        promotion_rule=decision.rule,
+        promotion_reasons=decision.reasons,
+        spa_p_value=decision.spa_p_value,
+        spa_basis=decision.spa_basis,
+        bonferroni_p_value=decision.bonferroni_p_value,
+        deflated_sharpe=decision.deflated_sharpe,
+        best_sharpe=decision.best_sharpe,
     )
-    _overfitting(result, complete, best)
+    _pbo(result, complete)
     return result
 
 
 def _exact_fixed_trial(
     complete: list[FrozenTrial], fixed: dict[str, Any], space: dict[str, Any]
 ) -> FrozenTrial | None:
-    """The completed ``fixed`` trial when its params are exactly the fixed config's."""
-    if set(fixed) != set(space):
+    """The completed ``fixed`` trial when its params are exactly the fixed config's.
+
+    A fixed value outside the space is enqueued clipped into it; that trial is then another
+    point, not the fixed config, and the fixed config is evaluated directly.
+    """
+    if not set(space) <= set(fixed):
         return None
+    exact = {name: fixed[name] for name in space}
     for trial in complete:
-        if trial.user_attrs.get("role") == "fixed" and trial.params == fixed:
+        if trial.user_attrs.get("role") == "fixed" and trial.params == exact:
             return trial
     return None
 
 
-def _overfitting(result: TuneResult, complete: list[FrozenTrial], best: FrozenTrial) -> None:
+def _pbo(result: TuneResult, complete: list[FrozenTrial]) -> None:
+    """Probability of backtest overfitting over the trials' signal returns (or fold scores)."""
     with_returns = [t for t in complete if t.user_attrs.get("returns")]
-    if len(with_returns) >= 2 and best.user_attrs.get("returns"):
-        stats = best.user_attrs["returns"]
-        sharpes = np.array([t.user_attrs["returns"]["sharpe"] for t in with_returns])
-        result.best_sharpe = float(stats["sharpe"])
-        result.deflated_sharpe = deflated_sharpe_ratio(
-            stats["sharpe"],
-            sharpes,
-            n_obs=int(stats["n"]),
-            skew=float(stats["skew"]),
-            kurtosis=float(stats["kurtosis"]),
-        )
+    if len(with_returns) >= 2:
         matrix = np.array([t.user_attrs["returns"]["blocks"] for t in with_returns]).T
         result.pbo_basis = "out-of-fold signal returns"
     else:
