@@ -19,6 +19,7 @@ from mltrainer.tuning._results import TuneResult, store_key
 from mltrainer.tuning._schedule import next_run_time, run_schedule
 from mltrainer.tuning._space import (
     clip_to_space,
+    model_search_space,
     search_space,
     suggest_params,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "load_best_params",
     "load_study",
     "mask_url",
+    "model_search_space",
     "next_run_time",
     "open_storage",
     "paired_gain_test",

@@ -15,6 +15,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from mltrainer.config import Config, config_from_dict
+from mltrainer.ensemble import is_ensemble, member_defaults
 from mltrainer.exceptions import ConfigError, MltrainerError
 from mltrainer.labels import label_kind
 from mltrainer.models import default_params
@@ -25,7 +26,7 @@ from mltrainer.tuning._overfit import (
     probability_of_backtest_overfitting,
 )
 from mltrainer.tuning._results import TuneResult, store_key, write_result
-from mltrainer.tuning._space import clip_to_space, search_space, space_to_distributions
+from mltrainer.tuning._space import clip_to_space, model_search_space, space_to_distributions
 from mltrainer.tuning._storage import fail_stale_trials, mask_url, open_storage
 
 __all__ = ["default_study_name", "make_pruner", "make_sampler", "tune"]
@@ -70,6 +71,8 @@ def _load_study(config: Config, storage: Any, study_name: str, worker: int = 0) 
 
 
 def _fixed_values(config: Config, kind: str) -> dict[str, Any]:
+    if is_ensemble(config.model):
+        return member_defaults(config.model, kind)
     return {**default_params(config.model.type, kind), **config.model.params}
 
 
@@ -145,7 +148,7 @@ def tune(
     url = storage or settings.storage
     name = study_name or default_study_name(config)
     kind = label_kind(config.label)
-    space = search_space(config.model.type, settings.search_space, task=kind)  # fail early
+    space = model_search_space(config.model, settings.search_space, task=kind)  # fail early
     study_storage = open_storage(url)
     if workers < 1:
         raise ConfigError(f"tuning.workers: must be at least 1, got {workers}")
