@@ -258,3 +258,76 @@ def test_inner_folds_too_small_for_the_stack_are_refused() -> None:
         check_ensemble_data(few, data.X, t1=data.t1, splitter=outer)
     fine = StackingEnsemble(members, cv=PurgedKFold(3, t1=data.t1))
     check_ensemble_data(fine, data.X, t1=data.t1, splitter=outer)
+
+
+def test_mltrainer_tune_on_an_ensemble_stores_prefixed_params(tmp_path: Path) -> None:
+    from mltrainer.tuning import tune
+
+    config = config_from_dict(
+        _raw(tmp_path, {"combine": "average", "members": MEMBERS[::2]}, name="ens-tune")
+    )
+    result = tune(config, n_trials=2)
+    assert result.n_complete == 2
+    assert result.best_params
+    assert all(key.split("__")[0] in {"xgb", "logit"} for key in result.best_params)
+    # the warm start is the fixed config: the members' catalogue defaults, prefixed
+    assert result.fixed_fold_scores
+
+
+def test_cli_train_prints_the_ensemble_beside_its_members(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    raw = _raw(tmp_path, {"combine": "vote_hard"}, name="ens-cli")
+    path = tmp_path / "ens.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["train", str(path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Ensemble vs members, roc_auc on the same outer folds" in out
+    assert "average" in out
+    assert "logit" in out
+    assert "best member" in out
+    assert "Saved ens-cli version 1" in out
+
+
+def test_retrain_rebuilds_the_ensemble_from_its_stored_config(
+    stacked: tuple[Path, Any, Any],
+) -> None:
+    import pandas as pd
+
+    from mltrainer.pipeline import retrain
+
+    tmp, _, _ = stacked
+    model = load_model("ens", 1, root=tmp / "models")
+    version = retrain(model, pd.Timestamp("2018-06-29", tz="UTC"))
+    again = load_model("ens", version, root=tmp / "models")
+    assert again.metadata["parent"] == 1
+    assert again.metadata["ensemble"]["members"] == ["xgb", "lgbm", "logit"]
+    assert again.metadata["data"]["last_t1"] <= "2018-06-29T23:59:59+00:00"
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        {"selection": {"method": "permutation", "top_k": 8, "n_repeats": 1, "n_splits": 2}},
+        {"cv": {"method": "combinatorial", "n_groups": 4, "n_test_groups": 2}},
+    ],
+    ids=["selection", "combinatorial"],
+)
+def test_average_with_selection_or_combinatorial_folds(
+    tmp_path: Path, sections: dict[str, Any]
+) -> None:
+    members = [MEMBERS[0], MEMBERS[2]]
+    config = config_from_dict(
+        _raw(tmp_path, {"combine": "average", "members": members}, **sections)
+    )
+    result = Trainer(config).run()
+    report = result.ensemble
+    assert report is not None
+    assert len(report.folds) == len(result.folds)
+    np.testing.assert_allclose(report.folds["ensemble"], result.folds["roc_auc"])
+    # an equal-weight average of two members is the ensemble itself
+    np.testing.assert_allclose(report.folds["average"], report.folds["ensemble"], atol=1e-12)
+    model = load_model("ens", root=tmp_path / "models")
+    assert list(model.members) == ["xgb", "logit"]
