@@ -250,10 +250,8 @@ def cost(quick: bool, repeats: int) -> dict[str, Any]:
         "stack_spread": (min(stack_times), max(stack_times)),
         "inner": stack.cv,
         "stack_latency": statistics.median(latencies["stack"]),
-        "stack_p10": float(np.percentile(latencies["stack"], 10)),
-        "member_p10": {
-            k: float(np.percentile(v, 10)) for k, v in latencies.items() if k != "stack"
-        },
+        "stack_min": min(latencies["stack"]),
+        "member_min": {k: min(v) for k, v in latencies.items() if k != "stack"},
         "member_latency": member_latency,
         "slowest": slowest,
     }
@@ -296,12 +294,13 @@ def main() -> None:
         f"({c['stack_latency'] / c['member_latency'][c['slowest']]:.1f}x the slowest, "
         f"{c['slowest']}) | floor: the members' sum {floor * 1e6:.0f} us"
     )
-    p10 = sum(c["member_p10"].values())
+    fastest = sum(c["member_min"].values())
     print(
-        f"  predict per row, p10 (the least preempted calls on this shared machine): stack "
-        f"{c['stack_p10'] * 1e6:.0f} us | members' sum {p10 * 1e6:.0f} us "
-        f"({c['stack_p10'] / p10:.2f}x) | slowest member "
-        f"{c['member_p10'][c['slowest']] * 1e6:.0f} us"
+        f"  predict per row, fastest call (no preemption on this shared machine): stack "
+        f"{c['stack_min'] * 1e6:.0f} us | members' sum {fastest * 1e6:.0f} us "
+        f"({c['stack_min'] / fastest:.2f}x) | slowest member "
+        f"{c['member_min'][c['slowest']] * 1e6:.0f} us "
+        f"({c['stack_min'] / c['member_min'][c['slowest']]:.1f}x)"
     )
     sp = table[(table["data"] == "sp500") & (table["ensemble"] == "stack (weights)")].iloc[0]
     print(
@@ -309,7 +308,8 @@ def main() -> None:
         f"{single:.3f} (ceiling {world_a['true regime known (ceiling)']:.3f}); sp500 stack "
         f"{sp['score']:.4f} vs best member {sp['best member']}; stack fit "
         f"{c['stack_fit'] / c['member_sum']:.1f}x members, predict "
-        f"{c['stack_latency'] / c['member_latency'][c['slowest']]:.1f}x slowest member"
+        f"{c['stack_min'] / c['member_min'][c['slowest']]:.1f}x slowest member "
+        f"({c['stack_min'] / sum(c['member_min'].values()):.2f}x the members' sum)"
     )
 
 
