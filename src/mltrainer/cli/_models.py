@@ -95,8 +95,31 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
     note = tuning_note(metadata.get("scores") or {})
     if note:
         out.print(f"  [yellow]{note}[/]")
+    if metadata.get("ensemble"):
+        _print_ensemble(out, metadata["ensemble"])
     out.print(f"  aliases: {plain(registry.aliases(args.name)) or 'none'}")
     return 0
+
+
+def _print_ensemble(out: Any, ensemble: dict[str, Any]) -> None:
+    """Members, weights / meta coefficients, the regime rule and the verdict of an ensemble."""
+    from rich.markup import escape
+
+    out.print(f"  ensemble: {ensemble.get('combine')} ({ensemble.get('kind')})")
+    out.print(f"    members: {', '.join(ensemble.get('members', []))}")
+    for key in ("weights", "meta", "coefficients", "passthrough", "regime", "assignment"):
+        if ensemble.get(key) not in (None, [], {}):
+            out.print(escape(f"    {key}: {ensemble[key]}"))
+    if ensemble.get("fallbacks"):
+        out.print(escape(f"    fallback regimes: {ensemble['fallbacks']}"))
+    means = dict(ensemble.get("mean", {}).get(ensemble.get("headline"), {}))
+    if means:
+        first = [name for name in ("ensemble", "average") if name in means]
+        order = first + [name for name in means if name not in first]
+        shown = ", ".join(f"{name} {means[name]:.4f}" for name in order)
+        out.print(f"    mean {ensemble.get('headline')} out of sample: {shown}")
+    if ensemble.get("verdict"):
+        out.print(f"    {ensemble['verdict']}")
 
 
 def _cmd_models_promote(args: argparse.Namespace) -> int:

@@ -57,6 +57,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f" purged {result.cv['n_purged']}, embargoed {result.cv['n_embargoed']} training rows"
         f" in total; mean {name} = {_fmt(value)}"
     )
+    if result.ensemble is not None:
+        _print_ensemble(out, result.ensemble)
     out.print(f"Saved {result.name} version {result.version} to {result.path}")
     note = tuning_note(_saved_scores(config, result))
     if note:
@@ -86,6 +88,22 @@ def tuning_note(scores: dict[str, Any]) -> str:
         "in-sample to the tuning: these CV scores are on the folds the optimized params were"
         f" picked on, so optimistic; {honest}"
     )
+
+
+def _print_ensemble(out: Any, report: Any) -> None:
+    """The ensemble beside each member and the equal-weight average, on the same folds."""
+    folds = report.folds
+    table = Table(title=f"Ensemble vs members, {report.headline} on the same outer folds")
+    columns = [str(c) for c in folds.columns]
+    for column in columns:
+        table.add_column(column, justify="right")
+    for _, row in folds.iterrows():
+        table.add_row(str(int(row["split"])), *(_fmt(row[c]) for c in columns[1:]))
+    table.add_section()
+    means = report.means()
+    table.add_row("mean", *(_fmt(means[c]) for c in columns[1:]))
+    out.print(table)
+    out.print(report.verdict)
 
 
 # -- config / datasets ----------------------------------------------------------------------

@@ -1,5 +1,12 @@
 """Typed, validated configuration: YAML in, pydantic models out, defaults that run anywhere."""
 
+from mltrainer.config._ensemble import (
+    COMBINE_METHODS,
+    ENSEMBLE_TYPE,
+    MemberConfig,
+    MetaConfig,
+    RegimeConfig,
+)
 from mltrainer.config._load import apply_overrides, config_from_dict, config_to_yaml, load_config
 from mltrainer.config._monitor import (
     AlertRuleConfig,
@@ -20,12 +27,17 @@ from mltrainer.config._selection import SelectionConfig
 from mltrainer.config._tuning import TuningConfig, parse_interval
 
 __all__ = [
+    "COMBINE_METHODS",
+    "ENSEMBLE_TYPE",
     "AlertRuleConfig",
     "CVConfig",
     "Config",
     "DataConfig",
+    "MemberConfig",
+    "MetaConfig",
     "ModelConfig",
     "MonitorConfig",
+    "RegimeConfig",
     "RegistryConfig",
     "RetentionConfig",
     "SelectionConfig",

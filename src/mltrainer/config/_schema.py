@@ -7,6 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mltrainer.config._ensemble import (
+    MemberConfig,
+    MetaConfig,
+    RegimeConfig,
+    check_ensemble_settings,
+)
 from mltrainer.config._monitor import MonitorConfig
 from mltrainer.config._selection import SelectionConfig
 from mltrainer.config._tuning import TuningConfig
@@ -57,13 +63,21 @@ class DataConfig(_Section):
 
 
 class ModelConfig(_Section):
-    """Model type from the catalogue and overrides of its default parameters."""
+    """Model type from the catalogue and overrides of its default parameters.
+
+    ``type: ensemble`` combines ``members`` by ``combine`` (see ``config/_ensemble.py`` and
+    ``docs/ensembles.md``); its ``params`` keys are ``<member>__<param>``.
+    """
 
     type: str = "xgboost"
     params: dict[str, Any] = Field(default_factory=dict)
     # "optimized": the best params `mltrainer tune` stored replace the searched ones;
     # `params: fixed` / `params: optimized` is shorthand for this with no overrides.
     params_source: Literal["fixed", "optimized"] = "fixed"
+    combine: str | None = None
+    members: list[MemberConfig] | None = None
+    meta: MetaConfig | None = None
+    regime: RegimeConfig | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -71,6 +85,13 @@ class ModelConfig(_Section):
         if isinstance(data, dict) and data.get("params") in ("fixed", "optimized"):
             return {**data, "params": {}, "params_source": data["params"]}
         return data
+
+    @model_validator(mode="after")
+    def _ensemble_settings(self) -> ModelConfig:
+        check_ensemble_settings(
+            self.type, self.combine, self.members, self.meta, self.regime, self.params
+        )
+        return self
 
 
 class CVConfig(_Section):

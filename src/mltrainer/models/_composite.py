@@ -10,42 +10,35 @@ the protocol (predict-only: no I/O here) plus one entry in :data:`COMPOSITES`.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone, is_classifier, is_regressor
-from sklearn.frozen import FrozenEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils import ClassifierTags, RegressorTags, Tags, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mltrainer.exceptions import ConfigError
-from mltrainer.models._steps import final_step_name
+from mltrainer.models._members import check_member_name
+from mltrainer.models._members import check_weights as _check_weights
+from mltrainer.models._members import member_input as _member_input
+from mltrainer.models._members import member_is_classifier as _member_is_classifier
+from mltrainer.models._members import member_is_regressor as _member_is_regressor
+from mltrainer.models._members import sample_weight_params as _sample_weight_params
+from mltrainer.models._members import unfrozen as _unfrozen
+from mltrainer.models._regime import RegimeComposite
+from mltrainer.models._stacking import StackingComposite
 
-__all__ = ["COMPOSITES", "AveragingComposite", "Composite", "check_member_name"]
-
-_MEMBER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
-
-
-def check_member_name(name: object) -> str:
-    """Return ``name`` if it can name a composite member (it becomes part of a file name).
-
-    Raises
-    ------
-    ConfigError
-        If it is not a string of letters, digits, ``_`` or ``-`` starting with a letter or
-        digit (no ``.``, no path separator).
-    """
-    if not isinstance(name, str) or not _MEMBER_NAME.fullmatch(name):
-        raise ConfigError(
-            f"invalid composite member name {name!r}: use letters, digits, '_' or '-', "
-            "starting with a letter or digit, e.g. 'xgb' or 'lgbm-fast'"
-        )
-    return name
+__all__ = [
+    "COMPOSITES",
+    "AveragingComposite",
+    "Composite",
+    "VotingComposite",
+    "check_member_name",
+]
 
 
 @runtime_checkable
@@ -76,61 +69,6 @@ class Composite(Protocol):
     def from_composite(cls, spec: Mapping[str, Any], members: Mapping[str, Any]) -> Any:
         """Rebuild the fitted composite from ``composite_spec()`` and the loaded members."""
         ...
-
-
-def _member_is_classifier(estimator: Any) -> bool:
-    if isinstance(estimator, BaseEstimator):
-        return is_classifier(estimator)
-    return callable(getattr(estimator, "predict_proba", None))  # a loaded booster adapter
-
-
-def _member_is_regressor(estimator: Any) -> bool:
-    if isinstance(estimator, BaseEstimator):
-        return is_regressor(estimator)
-    return not callable(getattr(estimator, "predict_proba", None)) and hasattr(estimator, "predict")
-
-
-def _member_input(member: Any, data: pd.DataFrame | np.ndarray) -> pd.DataFrame | np.ndarray:
-    # frames to members fitted with column names; arrays otherwise, so scikit-learn does not
-    # warn about names the member was fitted without
-    if not isinstance(data, pd.DataFrame):
-        return data
-    try:
-        names = getattr(member, "feature_names_in_", None)
-    except Exception:  # some wrappers raise instead of returning None
-        names = None
-    return data if names is not None else data.to_numpy()
-
-
-def _unfrozen(estimator: Any) -> Any:
-    return estimator.estimator if isinstance(estimator, FrozenEstimator) else estimator
-
-
-def _sample_weight_params(estimator: Any, sample_weight: Any) -> dict[str, Any]:
-    if sample_weight is None:
-        return {}
-    route = final_step_name(estimator)
-    return {f"{route}__sample_weight" if route else "sample_weight": sample_weight}
-
-
-def _check_weights(weights: Any, n_members: int) -> np.ndarray:
-    if weights is None:
-        return np.full(n_members, 1.0 / n_members)
-    if isinstance(weights, (str, bytes)) or not isinstance(weights, Sequence | np.ndarray):
-        raise ConfigError(f"weights must be a list of {n_members} numbers, got {weights!r}")
-    values = list(weights)
-    if len(values) != n_members or not all(
-        isinstance(w, int | float | np.integer | np.floating) and not isinstance(w, bool)
-        for w in values
-    ):
-        raise ConfigError(f"weights must be a list of {n_members} numbers, got {values!r}")
-    array = np.asarray(values, dtype=float)
-    if not np.all(np.isfinite(array)) or np.any(array < 0) or array.sum() <= 0:
-        raise ConfigError(
-            f"weights {values!r} must be finite, non-negative and not all zero; "
-            "e.g. [1, 1] for an equal mean"
-        )
-    return array / array.sum()
 
 
 class AveragingComposite(BaseEstimator):
@@ -480,7 +418,7 @@ class AveragingComposite(BaseEstimator):
             or not (feature_names is None or isinstance(feature_names, list))
         ):
             raise ConfigError(
-                f"the averaging spec does not describe members {names} (features "
+                f"the {cls.composite_kind} spec does not describe members {names} (features "
                 f"{features!r:.80}, task {task!r}); re-save the model"
             )
         chosen: dict[str, list[str] | None] = {}
@@ -489,7 +427,9 @@ class AveragingComposite(BaseEstimator):
             if cols is not None and not (
                 isinstance(cols, list) and cols and all(isinstance(c, str) for c in cols)
             ):
-                raise ConfigError(f"the averaging spec has invalid columns for member {name!r}")
+                raise ConfigError(
+                    f"the {cls.composite_kind} spec has invalid columns for member {name!r}"
+                )
             chosen[name] = cols
         model = cls(
             [(name, members[name]) for name in names],
@@ -497,7 +437,7 @@ class AveragingComposite(BaseEstimator):
             features={name: cols for name, cols in chosen.items() if cols is not None} or None,
         )
         if model._task(list(members.values())) != task:
-            raise ConfigError(f"the averaging spec says {task} but the members disagree")
+            raise ConfigError(f"the {cls.composite_kind} spec says {task} but the members disagree")
         model.n_features_in_ = n_features
         if feature_names is not None:
             model.feature_names_in_ = np.asarray(feature_names, dtype=object)
@@ -506,12 +446,14 @@ class AveragingComposite(BaseEstimator):
             classes = spec.get("classes")
             if not isinstance(classes, list) or model.classes_.tolist() != classes:
                 raise ConfigError(
-                    f"the averaging spec has classes {classes!r} but the members have "
+                    f"the {cls.composite_kind} spec has classes {classes!r} but the members have "
                     f"{model.classes_.tolist()}; re-save the model"
                 )
         weights = model.weights_.tolist()
         if not all(math.isclose(a, b) for a, b in zip(weights, spec["weights"], strict=True)):
-            raise ConfigError("the averaging spec's weights are not normalised; re-save it")
+            raise ConfigError(
+                f"the {cls.composite_kind} spec's weights are not normalised; re-save it"
+            )
         return model
 
     # -- scikit-learn tags --------------------------------------------------------------
@@ -537,7 +479,60 @@ class AveragingComposite(BaseEstimator):
         return tags
 
 
+class VotingComposite(AveragingComposite):
+    """Hard (majority) voting of classifiers: each member votes its predicted class.
+
+    ``predict`` is the class with the largest weighted vote (ties go to the first class in
+    ``classes_``, as scikit-learn's ``VotingClassifier(voting="hard")``); ``predict_proba``
+    is the weighted share of votes each class got, so scorers that need scores (AUC) see
+    the vote, not a calibrated probability. Parameters, fitting and the spec are those of
+    :class:`AveragingComposite` (soft voting *is* averaging the probabilities).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> X = np.arange(12.0).reshape(-1, 1)
+    >>> y = (X[:, 0] > 5).astype(int)
+    >>> vote = VotingComposite(
+    ...     [("lr", LogisticRegression()), ("tree", DecisionTreeClassifier(max_depth=1))],
+    ...     weights=[1, 3],
+    ... ).fit(X, y)
+    >>> vote.predict_proba(X[:2]).tolist()
+    [[1.0, 0.0], [1.0, 0.0]]
+    """
+
+    composite_kind: ClassVar[str] = "voting"
+
+    def _task(self, members: Sequence[Any]) -> str:
+        if all(_member_is_classifier(member) for member in members):
+            return "classifier"
+        raise ConfigError(
+            "VotingComposite (hard voting) needs classifiers: every member must predict "
+            "classes; combine regressors with AveragingComposite"
+        )
+
+    def _member_outputs(self, X: Any, method: str) -> np.ndarray:
+        data = self._data(X)
+        classes = np.asarray(self.classes_)
+        votes = np.zeros((data.shape[0], classes.size))
+        rows = np.arange(data.shape[0])
+        for weight, (name, member) in zip(
+            self.weights_, self.named_estimators_.items(), strict=True
+        ):
+            part = self._columns(data, self.member_features_[name])
+            labels = np.asarray(member.predict(_member_input(member, part)))
+            votes[rows, np.searchsorted(classes, labels)] += weight
+        return votes
+
+
 #: The composite classes the registry saves and loads, by ``composite_kind``: exactly these.
 COMPOSITES: Mapping[str, type[Any]] = MappingProxyType(
-    {AveragingComposite.composite_kind: AveragingComposite}
+    {
+        AveragingComposite.composite_kind: AveragingComposite,
+        VotingComposite.composite_kind: VotingComposite,
+        StackingComposite.composite_kind: StackingComposite,
+        RegimeComposite.composite_kind: RegimeComposite,
+    }
 )

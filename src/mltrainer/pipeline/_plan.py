@@ -32,8 +32,15 @@ from mltrainer.cv import (
     uniqueness_weights,
 )
 from mltrainer.data import load_bars
+from mltrainer.ensemble import (
+    as_composite,
+    check_ensemble_config,
+    check_ensemble_data,
+    is_ensemble,
+    make_ensemble,
+)
 from mltrainer.exceptions import ConfigError
-from mltrainer.features import default_feature_spec, max_lookback
+from mltrainer.features import default_feature_spec, feature_columns, max_lookback
 from mltrainer.labels import label_horizon, label_kind, label_lookback
 from mltrainer.models import make_model, model_type
 from mltrainer.pipeline._dataset import Dataset, build_dataset
@@ -93,7 +100,18 @@ def check_config(config: Config) -> None:
         or an invalid cv setting.
     """
     kind = label_kind(config.label)
-    make_model(config.model.type, kind, dict(config.model.params), random_state=config.seed)
+    if is_ensemble(config.model):
+        check_ensemble_config(
+            config.model,
+            kind,
+            params=config.model.params,
+            columns=feature_columns(feature_spec(config)),
+            label=config.label,
+            selection=config.selection.method,
+            seed=config.seed,
+        )
+    else:
+        make_model(config.model.type, kind, dict(config.model.params), random_state=config.seed)
     splitter_for_horizon(
         config.cv.method, _cv_params(config), t1=None, horizon=label_horizon(config.label)
     )
@@ -214,6 +232,14 @@ class Plan:
             resampler=resampler,
         )
         plan.selection(plan.model())  # refuse bad selection settings before any fit
+        if is_ensemble(config.model):  # regime rows, inner folds: before any fit
+            check_ensemble_data(
+                plan.model(),
+                dataset.X,
+                t1=dataset.t1,
+                splitter=splitter,
+                panel=dataset.symbols is not None,
+            )
         return plan
 
     @property
@@ -230,8 +256,18 @@ class Plan:
         """The bare model: catalogue defaults, the plan's params, then ``params``.
 
         ``threads`` sets the catalogue entry's thread parameter (tuning workers pin it).
+        An ensemble (``model.type: ensemble``) takes ``<member>__<param>`` params.
         """
         merged = {**self.params, **dict(params or {})}
+        if is_ensemble(self.config.model):
+            return make_ensemble(
+                self.config.model,
+                self.kind,
+                merged,
+                splitter=self.splitter,
+                random_state=self.config.seed,
+                threads=threads,
+            )
         entry = model_type(self.config.model.type)
         if threads is not None and entry.thread_param is not None:
             merged[entry.thread_param] = threads
@@ -299,4 +335,5 @@ class Plan:
             dataset = replace(dataset, X=chosen)
         rows = TrainingRows(dataset.X, dataset.y, self.sample_weight, dataset.t1)
         fitted, used = fit_rows(clone(model), rows, resampler=self.resampler, fold=-1)
-        return FinalFit(fitted, dataset, selection.metadata, used.n_synthetic)
+        # an ensemble is saved as its composite: one version, members in native formats
+        return FinalFit(as_composite(fitted), dataset, selection.metadata, used.n_synthetic)

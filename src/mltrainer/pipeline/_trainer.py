@@ -15,6 +15,7 @@ import pandas as pd
 from mltrainer.config import Config
 from mltrainer.cv import CVResult
 from mltrainer.data import data_fingerprint
+from mltrainer.ensemble import EnsembleReport, compare_on_folds, describe, is_ensemble
 from mltrainer.exceptions import StoreError
 from mltrainer.labels import label_horizon
 from mltrainer.monitor import proba_columns, training_reference_files
@@ -56,6 +57,7 @@ class TrainResult:
     n_rows: int
     cv: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    ensemble: EnsembleReport | None = None
 
     @property
     def headline(self) -> tuple[str, float]:
@@ -113,10 +115,12 @@ class Trainer:
         start = time.perf_counter()
         self._report("cross-validate", 2)
         selection_on = plan.selection(plan.model()).enabled
+        ensemble_on = is_ensemble(self.config.model)
         cv_result = plan.cross_validate(
-            return_estimators=selection_on,
+            return_estimators=selection_on or ensemble_on,
             on_fold=lambda fold, total: self._report(f"cv fold {fold.fold + 1}/{total}", 2),
         )
+        report = _ensemble_report(plan, cv_result) if ensemble_on else None
         timings["cross_validate"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -127,7 +131,7 @@ class Trainer:
         self._report("save", 4)
         cv_info = _cv_info(plan, cv_result)
         mean_scores, std_scores = _score_summary(cv_result, plan.scoring)
-        version = self._save(plan, final, cv_result, cv_info, mean_scores, timings)
+        version = self._save(plan, final, cv_result, cv_info, mean_scores, timings, report)
         try:
             self._record(version, mean_scores, cv_info)
         except Exception as exc:  # the version is saved: say which, so nobody retrains
@@ -150,6 +154,7 @@ class Trainer:
             n_rows=len(final.dataset.X),
             cv=cv_info,
             timings=timings,
+            ensemble=report,
         )
 
     def _save(
@@ -160,6 +165,7 @@ class Trainer:
         cv_info: dict[str, Any],
         mean_scores: dict[str, float],
         timings: dict[str, float],
+        report: EnsembleReport | None = None,
     ) -> ModelVersion:
         config = self.config
         dataset = final.dataset
@@ -206,6 +212,17 @@ class Trainer:
             },
             "timings": timings,
             **({"selection": final.selection} if final.selection is not None else {}),
+            **(
+                {
+                    "ensemble": {
+                        "combine": config.model.combine,
+                        **describe(model),
+                        **report.to_metadata(),
+                    }
+                }
+                if report is not None
+                else {}
+            ),
         }
         reference = training_reference_files(  # monitoring reference, saved with the version
             plan.dataset.X,
@@ -251,6 +268,22 @@ def _tuning_note(origin: dict[str, Any] | None) -> dict[str, Any]:
         "in_sample_to_tuning": True,
         **({"nested_estimate": estimate} if nested is not None else {}),
     }
+
+
+def _ensemble_report(plan: Plan, cv_result: CVResult) -> EnsembleReport:
+    """Each member and the equal-weight average on the ensemble's outer folds."""
+    report = compare_on_folds(
+        cv_result,
+        plan.dataset.X,
+        plan.dataset.y,
+        cv=plan.splitter,
+        scoring=plan.scoring,
+        t1=plan.dataset.t1,
+        sample_weight=plan.sample_weight,
+        resampler=plan.resampler,
+    )
+    logger.info("ensemble: %s", report.verdict)
+    return report
 
 
 def oof_frame(dataset: Dataset, cv_result: CVResult) -> pd.DataFrame:

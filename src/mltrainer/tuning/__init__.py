@@ -21,7 +21,7 @@ from mltrainer.tuning._promotion import Evidence, Promotion, promotion_test, spa
 from mltrainer.tuning._report import load_study, trials_frame, write_html_report
 from mltrainer.tuning._results import TuneResult
 from mltrainer.tuning._schedule import next_run_time, run_schedule
-from mltrainer.tuning._space import search_space
+from mltrainer.tuning._space import model_search_space, search_space
 from mltrainer.tuning._storage import fail_stale_trials, open_storage
 from mltrainer.tuning._study import default_study_name, tune
 
@@ -37,6 +37,7 @@ __all__ = [
     "fail_stale_trials",
     "load_best_params",
     "load_study",
+    "model_search_space",
     "nested_evaluation",
     "next_run_time",
     "open_storage",

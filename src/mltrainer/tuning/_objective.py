@@ -17,7 +17,7 @@ from mltrainer.config import Config
 from mltrainer.cv import CVResult, FoldResult, build_scorers
 from mltrainer.exceptions import MltrainerError
 from mltrainer.pipeline import Dataset, Plan
-from mltrainer.tuning._space import search_space, suggest_params
+from mltrainer.tuning._space import model_search_space, suggest_params
 from mltrainer.tuning._storage import HEARTBEAT_ATTR, WORKER_ATTR
 
 __all__ = ["FoldOutcome", "Objective", "TrialFailed", "forward_returns"]
@@ -120,8 +120,8 @@ class Objective:
         self.plan = plan if plan is not None else Plan.from_config(config)
         self.dataset = self.plan.dataset
         self.kind = self.dataset.kind
-        self.space: dict[str, BaseDistribution] = search_space(
-            config.model.type, config.tuning.search_space, task=self.kind
+        self.space: dict[str, BaseDistribution] = model_search_space(
+            config.model, config.tuning.search_space, task=self.kind
         )
         self.scorer_name = config.tuning.scoring or self.plan.scoring[0]
         unsigned = config.label.get("name") in UNSIGNED_LABELS

@@ -8,6 +8,7 @@ from typing import Any
 import optuna
 
 from mltrainer.config import Config
+from mltrainer.ensemble import is_ensemble, member_defaults
 from mltrainer.models import default_params
 
 __all__ = ["fixed_values", "make_pruner", "make_sampler"]
@@ -32,5 +33,8 @@ def make_pruner(config: Config) -> optuna.pruners.BasePruner:
 
 
 def fixed_values(config: Config, kind: str) -> dict[str, Any]:
-    """The fixed config's params: the catalogue defaults under ``model.params``."""
+    """The fixed config's params: the catalogue defaults under ``model.params`` (for an
+    ensemble, each member's, prefixed by the member name)."""
+    if is_ensemble(config.model):
+        return member_defaults(config.model, kind)
     return {**default_params(config.model.type, kind), **config.model.params}

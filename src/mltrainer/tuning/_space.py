@@ -13,12 +13,15 @@ from optuna.distributions import (
     IntDistribution,
 )
 
+from mltrainer.config import ModelConfig
+from mltrainer.ensemble import is_ensemble, route_params
 from mltrainer.exceptions import ConfigError, did_you_mean
 from mltrainer.models import estimator_params
 from mltrainer.models import model_type as model_type_entry
 
 __all__ = [
     "clip_to_space",
+    "model_search_space",
     "search_space",
     "space_to_distributions",
     "suggest_params",
@@ -106,6 +109,43 @@ def search_space(
                 f"{did_you_mean(name, valid)}; valid: {', '.join(sorted(valid))}"
             )
         space[name] = _distribution(name, spec)
+    if not space:
+        raise ConfigError("tuning.search_space: every parameter was dropped; keep at least one")
+    return space
+
+
+def model_search_space(
+    model: ModelConfig,
+    overrides: Mapping[str, Mapping[str, Any] | None] | None = None,
+    *,
+    task: str = "classification",
+) -> dict[str, BaseDistribution]:
+    """The search space of the ``model`` section: :func:`search_space` of its type, or for an
+    ensemble every member's space with names prefixed ``<member>__`` (overrides likewise).
+
+    Raises
+    ------
+    ConfigError
+        As :func:`search_space`, naming the member; for an override that is not
+        ``<member>__<param>``.
+    """
+    if not is_ensemble(model):
+        return search_space(model.type, overrides, task=task)
+    try:
+        by_member = route_params(model, overrides)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace("model.params", "tuning.search_space")) from None
+    space: dict[str, BaseDistribution] = {}
+    for member in model.members or []:
+        own = by_member[member.name]
+        specs = {**model_type_entry(member.type).search_space, **own}
+        if all(spec is None for spec in specs.values()):
+            continue  # every parameter of this member dropped: it keeps its fixed params
+        try:
+            sub = search_space(member.type, own, task=task)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (member {member.name})") from None
+        space.update({f"{member.name}__{name}": dist for name, dist in sub.items()})
     if not space:
         raise ConfigError("tuning.search_space: every parameter was dropped; keep at least one")
     return space

@@ -24,7 +24,7 @@ from mltrainer.tuning._overfit import probability_of_backtest_overfitting
 from mltrainer.tuning._promotion import Evidence, promotion_test
 from mltrainer.tuning._results import TuneResult, store_key, write_result
 from mltrainer.tuning._sampling import fixed_values, make_pruner, make_sampler
-from mltrainer.tuning._space import clip_to_space, search_space, space_to_distributions
+from mltrainer.tuning._space import clip_to_space, model_search_space, space_to_distributions
 from mltrainer.tuning._storage import fail_stale_trials, open_storage
 
 __all__ = ["default_study_name", "make_pruner", "make_sampler", "tune"]
@@ -138,7 +138,7 @@ def tune(
     url = storage or settings.storage
     name = study_name or default_study_name(config)
     kind = label_kind(config.label)
-    space = search_space(config.model.type, settings.search_space, task=kind)  # fail early
+    space = model_search_space(config.model, settings.search_space, task=kind)  # fail early
     study_storage = open_storage(url)
     if write:  # the result goes to the store: check it before any data is loaded
         check_destinations(config, registry=False)
