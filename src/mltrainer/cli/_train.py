@@ -57,6 +57,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f" purged {result.cv['n_purged']}, embargoed {result.cv['n_embargoed']} training rows"
         f" in total; mean {name} = {value:.4f}"
     )
+    if result.augmentation is not None:
+        from mltrainer.cli._augment import print_augmentation
+
+        print_augmentation(out, result.augmentation)
     out.print(f"Saved {result.name} version {result.version} to {result.path}")
     return 0
 

@@ -1,5 +1,6 @@
 """Typed, validated configuration: YAML in, pydantic models out, defaults that run anywhere."""
 
+from mltrainer.config._augment import AugmentConfig
 from mltrainer.config._load import apply_overrides, config_from_dict, config_to_yaml, load_config
 from mltrainer.config._monitor import (
     AlertRuleConfig,
@@ -21,6 +22,7 @@ from mltrainer.config._tuning import TuningConfig
 
 __all__ = [
     "AlertRuleConfig",
+    "AugmentConfig",
     "CVConfig",
     "Config",
     "DataConfig",

@@ -20,7 +20,10 @@ from mltrainer.models._catalogue import (
 from mltrainer.models._composite import (
     COMPOSITES,
     AveragingComposite,
+    CalibratedComposite,
     Composite,
+    apply_calibration,
+    check_calibration,
     check_member_name,
 )
 from mltrainer.models._importance import model_names
@@ -31,9 +34,12 @@ __all__ = [
     "MODEL_CATALOGUE",
     "UPDATE_METHODS",
     "AveragingComposite",
+    "CalibratedComposite",
     "Composite",
     "ModelType",
     "Task",
+    "apply_calibration",
+    "check_calibration",
     "check_member_name",
     "default_params",
     "estimator_params",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mltrainer.augment import AugmentationReport, compare_augmentation
 from mltrainer.config import Config
 from mltrainer.cv import CVResult
 from mltrainer.data import data_fingerprint
@@ -48,6 +49,7 @@ class TrainResult:
     n_rows: int
     cv: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    augmentation: AugmentationReport | None = None
 
     @property
     def headline(self) -> tuple[str, float]:
@@ -108,17 +110,35 @@ class Trainer:
             return_estimators=selection_on,
             on_fold=lambda fold, total: self._report(f"cv fold {fold.fold + 1}/{total}", 2),
         )
+        augmentation = None
+        if plan.resampler is not None:  # the same folds without the resampler, to compare
+            real = replace(plan, resampler=None).cross_validate(return_estimators=selection_on)
+            augmentation = compare_augmentation(
+                real,
+                cv_result,
+                y=plan.dataset.y,
+                t1=plan.dataset.t1,
+                method=self.config.augment.method,
+                recalibrate=self.config.augment.value("recalibrate"),
+                classification=plan.kind == "classification",
+                augmenter=plan.resampler,
+            )
         timings["cross_validate"] = time.perf_counter() - start
 
         start = time.perf_counter()
         self._report("fit", 3)
         final = plan.fit_final(cv_result)
+        if augmentation is not None:  # the classifier plus its calibration map, if any
+            model = augmentation.final_model(final.model, final.dataset.X, final.dataset.y)
+            final = replace(final, model=model)
         timings["fit"] = time.perf_counter() - start
 
         self._report("save", 4)
         cv_info = _cv_info(plan, cv_result)
         mean_scores, std_scores = _score_summary(cv_result, plan.scoring)
-        version = self._save(plan, final, cv_result, cv_info, mean_scores, timings)
+        version = self._save(
+            plan, final, cv_result, cv_info, mean_scores, timings, augmentation=augmentation
+        )
         self._record(version, mean_scores, cv_info)
         self._report("done", len(_STAGES))
         return TrainResult(
@@ -134,6 +154,7 @@ class Trainer:
             n_rows=len(final.dataset.X),
             cv=cv_info,
             timings=timings,
+            augmentation=augmentation,
         )
 
     def _save(
@@ -144,6 +165,8 @@ class Trainer:
         cv_info: dict[str, Any],
         mean_scores: dict[str, float],
         timings: dict[str, float],
+        *,
+        augmentation: AugmentationReport | None = None,
     ) -> ModelVersion:
         config = self.config
         dataset = final.dataset
@@ -197,6 +220,9 @@ class Trainer:
             metrics=mean_scores,
             random_state=config.seed,
         )
+        if augmentation is not None:  # the comparison; a GAN's generator and gate figures
+            metadata["augment"] = {**augmentation.metadata(), "n_synthetic_final": final.n_synthetic}
+            reference.update(getattr(plan.resampler, "extra_files", dict)())
         registry = ModelRegistry(config.registry.root)
         return registry.save(
             config.name,
