@@ -29,6 +29,7 @@ from mltrainer.augment._calibration import (
     reliability,
 )
 from mltrainer.augment._compare import AugmentationReport, compare_augmentation
+from mltrainer.augment._factory import check_augment, check_folds, make_augmenter
 from mltrainer.augment._facts import (
     CHANNELS,
     StylizedFacts,
@@ -37,7 +38,6 @@ from mltrainer.augment._facts import (
     stylized_facts,
     windows_from_bars,
 )
-from mltrainer.augment._factory import check_augment, check_folds, make_augmenter
 from mltrainer.augment._gan import (
     GENERATOR_FILE,
     GanAugmenter,

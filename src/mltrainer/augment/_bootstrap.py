@@ -80,7 +80,7 @@ def bootstrap_positions(
     if kind == "circular":
         bs = CircularBlockBootstrap(int(max(1, round(block))), positions, seed=rng)
     else:
-        bs = StationaryBootstrap(float(max(block, 1.0)), positions, seed=rng)
+        bs = StationaryBootstrap(float(max(block, 1.0)), positions, seed=rng)  # type: ignore[arg-type]
     out = np.empty((n_resamples, n), dtype=np.int64)
     for k, (data, _) in enumerate(bs.bootstrap(n_resamples)):
         out[k] = data[0]

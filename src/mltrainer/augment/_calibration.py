@@ -106,7 +106,9 @@ def cross_fitted_calibration(
         if np.unique(y[train]).size < 2:
             out[block] = proba[block]
             continue
-        out[block] = apply_calibration(fit_calibration(proba[train], y[train], method), proba[block])
+        out[block] = apply_calibration(
+            fit_calibration(proba[train], y[train], method), proba[block]
+        )
     return out
 
 
@@ -144,8 +146,8 @@ def reliability(proba: np.ndarray, y: np.ndarray, *, n_bins: int = 10) -> dict[s
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, n_bins - 1)
     count = np.bincount(which, minlength=n_bins).astype(float)
-    mean_p = np.bincount(which, weights=p, minlength=n_bins)
-    mean_hit = np.bincount(which, weights=hit, minlength=n_bins)
+    mean_p = np.bincount(which, weights=p, minlength=n_bins).astype(float)
+    mean_hit = np.bincount(which, weights=hit, minlength=n_bins).astype(float)
     filled = count > 0
     mean_p[filled] /= count[filled]
     mean_hit[filled] /= count[filled]

@@ -63,7 +63,9 @@ class AugmentationReport:
     note : str
         How the saved model's probabilities are calibrated.
     details : dict
-        Reliability bins, synthetic row counts per fold, the augmenter's own metadata.
+        Reliability bins and synthetic row counts per fold.
+    augmenter : object
+        The resampler; its ``metadata()`` (a GAN's gates) joins :meth:`metadata`.
     """
 
     method: str
@@ -74,6 +76,7 @@ class AugmentationReport:
     calibration: dict[str, Any] | None
     note: str
     details: dict[str, Any] = field(default_factory=dict)
+    augmenter: Any = field(default=None, repr=False)
 
     def final_model(self, model: Any, X: Any, y: Any) -> Any:
         """``model`` plus the calibration map when there is one (else ``model``)."""
@@ -102,7 +105,14 @@ class AugmentationReport:
             "scores": rows,
             "calibration": self.calibration,
             **self.details,
+            **self.augmenter_metadata(),
         }
+
+    def augmenter_metadata(self) -> dict[str, Any]:
+        """The augmenter's own record now (a GAN's gates include the final fit's once done)."""
+        if self.augmenter is not None and hasattr(self.augmenter, "metadata"):
+            return dict(self.augmenter.metadata())
+        return {}
 
 
 def _check_same_folds(real: CVResult, augmented: CVResult) -> None:
@@ -186,7 +196,10 @@ def compare_augmentation(
             )
         brier = {k: brier_score(v, codes) for k, v in variants.items()}
         rel = {k: reliability(v, codes) for k, v in variants.items()}
-        for measure, values in (("brier", brier), ("reliability_ece", {k: v["ece"] for k, v in rel.items()})):
+        for measure, values in (
+            ("brier", brier),
+            ("reliability_ece", {k: v["ece"] for k, v in rel.items()}),
+        ):
             rows[measure] = {
                 "real": values["real"],
                 "augmented": values["augmented"],
@@ -207,8 +220,6 @@ def compare_augmentation(
             f"{len(augmented.folds)} folds)"
         )
         logger.warning(warning)
-    if augmenter is not None and hasattr(augmenter, "metadata"):
-        details.update(augmenter.metadata())
     return AugmentationReport(
         method=method,
         table=table,
@@ -218,4 +229,5 @@ def compare_augmentation(
         calibration=calibration,
         note=note,
         details=details,
+        augmenter=augmenter,
     )

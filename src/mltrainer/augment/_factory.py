@@ -84,7 +84,7 @@ def make_augmenter(
             weight=float(v("weight")),
             random_state=random_state,
         )
-    common = {
+    common: dict[str, Any] = {
         "features": features,
         "label": label,
         "columns": columns,

@@ -83,7 +83,8 @@ def holdout_windows(
     channels = np.asarray(channels, dtype=float)
     block = 4 * window
     period = max(2, round(1.0 / holdout))
-    train, held = [], []
+    train: list[np.ndarray] = []
+    held: list[np.ndarray] = []
     for k, start in enumerate(range(0, channels.shape[0], block)):
         part = windows_of(channels[start : start + block], window, stride)
         (held if k % period == period - 1 else train).append(part)

@@ -131,9 +131,7 @@ def _check_torch() -> None:
     try:
         import torch  # noqa: F401
     except ImportError:  # pragma: no cover - torch is a dependency
-        raise ConfigError(
-            "augment.method: gan needs torch (pip install torch==2.13.0)"
-        ) from None
+        raise ConfigError("augment.method: gan needs torch (pip install torch==2.13.0)") from None
 
 
 def train_generator(windows: np.ndarray, settings: GanSettings, *, seed: int) -> WindowGenerator:

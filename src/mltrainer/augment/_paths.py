@@ -4,8 +4,9 @@ A bar ``t`` (after the first) is described relative to the previous close by fiv
 numbers: the opening gap ``log(open_t / close_{t-1})``, the body ``log(close_t /
 open_t)``, the upper and lower wicks ``log(high_t / max(open_t, close_t))`` and
 ``log(min(open_t, close_t) / low_t)`` (both >= 0) and the change of ``log(1 + volume)``
-(a change, not a level, so a resampled path has no volume jumps where blocks join). Resampling whole rows
-of these moves in blocks keeps each bar's range and volume with its return; rebuilding
+(a change, not a level, so a resampled path has no volume jumps where blocks join).
+Resampling whole rows of these moves in blocks keeps each bar's range and volume with its
+return; rebuilding
 from the first real close gives bars that are consistent (``low <= open, close <=
 high``) by construction.
 """

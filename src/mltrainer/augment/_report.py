@@ -25,7 +25,8 @@ def _table(gate: GateResult) -> str:
             f"<td style='color:{color};font-weight:bold'>{verdict}</td></tr>"
         )
     head = "<tr><th>check</th><th>synthetic</th><th>real</th><th>rule</th><th></th></tr>"
-    return f"<table border='1' cellpadding='4' style='border-collapse:collapse'>{head}{''.join(rows)}</table>"
+    style = "border='1' cellpadding='4' style='border-collapse:collapse'"
+    return f"<table {style}>{head}{''.join(rows)}</table>"
 
 
 def gate_figures(gate: GateResult) -> list[Any]:
@@ -76,13 +77,23 @@ def paths_figure(real: pd.DataFrame, paths: Sequence[pd.DataFrame], *, shown: in
     for k, path in enumerate(paths[:shown]):
         fig.add_trace(
             go.Scatter(
-                x=path.index, y=path["close"], mode="lines", line={"width": 1},
-                opacity=0.4, name=f"path {k}", showlegend=k == 0,
+                x=path.index,
+                y=path["close"],
+                mode="lines",
+                line={"width": 1},
+                opacity=0.4,
+                name=f"path {k}",
+                showlegend=k == 0,
             )
         )
     fig.add_trace(
-        go.Scatter(x=real.index, y=real["close"], mode="lines", name="real",
-                   line={"color": "black", "width": 2})
+        go.Scatter(
+            x=real.index,
+            y=real["close"],
+            mode="lines",
+            name="real",
+            line={"color": "black", "width": 2},
+        )
     )
     fig.update_layout(title="Synthetic close paths", yaxis_type="log", template="plotly_white")
     return fig
@@ -99,7 +110,7 @@ def report_html(title: str, sections: Sequence[tuple[str, str, Sequence[Any]]]) 
     for heading, text, figures in sections:
         parts.append(f"<h2>{html.escape(heading)}</h2>{text}")
         for fig in figures:
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=True if first else False))
+            parts.append(fig.to_html(full_html=False, include_plotlyjs=bool(first)))
             first = False
     parts.append("</body></html>")
     return "".join(parts).encode("utf-8")

@@ -126,7 +126,8 @@ def merge_rows(
     ``weight``); when the real rows had none and every weight is 1, none are returned.
     """
     X, t1 = rows.X, rows.t1
-    assert isinstance(X, pd.DataFrame) and t1 is not None
+    assert isinstance(X, pd.DataFrame)
+    assert t1 is not None
     keep = np.arange(len(rows)) if keep is None else keep
     real_y = np.asarray(rows.y)[keep]
     parts_X = [X.iloc[keep], *(s.X for s in synthetic if len(s))]
@@ -143,7 +144,9 @@ def merge_rows(
     ends = ends.tz_convert(real_ends.tz) if real_ends.tz is not None else ends.tz_localize(None)
     new_t1 = pd.Series(ends.as_unit(real_ends.unit), index=new_X.index, name=t1.name)
     y = np.concatenate(parts_y)[order]
-    new_y = pd.Series(y, index=new_X.index, name=rows.y.name) if isinstance(rows.y, pd.Series) else y
+    new_y = (
+        pd.Series(y, index=new_X.index, name=rows.y.name) if isinstance(rows.y, pd.Series) else y
+    )
     w = np.concatenate(parts_w)[order]
     sample_weight = None if rows.sample_weight is None and np.all(w == 1.0) else w
     return TrainingRows(new_X, new_y, sample_weight, new_t1, rows.n_synthetic + n_synthetic)

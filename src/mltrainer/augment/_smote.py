@@ -57,9 +57,7 @@ class _RecordingNeighbors(NearestNeighbors):
         query = self.fitted_positions_ if X is None else np.asarray(X)[:, -2] / _SCALE
         base = np.rint(query).astype(np.int64)
         pairs = getattr(self, "pairs_", [])
-        pairs.append(
-            (np.repeat(base, indices.shape[1]), self.fitted_positions_[np.ravel(indices)])
-        )
+        pairs.append((np.repeat(base, indices.shape[1]), self.fitted_positions_[np.ravel(indices)]))
         self.pairs_ = pairs
         return result
 
@@ -250,7 +248,8 @@ class SmoteAugmenter:
         self, rows: TrainingRows, segment: Segment, targets: dict[int, int], seed: int
     ) -> SyntheticRows:
         X = rows.X
-        assert isinstance(X, pd.DataFrame) and rows.t1 is not None
+        assert isinstance(X, pd.DataFrame)
+        assert rows.t1 is not None
         pos = segment.rows
         raw = X.iloc[pos].to_numpy(dtype=float)
         y = np.asarray(rows.y)[pos]
@@ -346,7 +345,8 @@ def _seed(random_state: int, fold: int, segment: int) -> int:
 def _copy_rows(rows: TrainingRows, positions: np.ndarray) -> SyntheticRows:
     """Exact copies of the rows at ``positions`` (their t0, t1 and weight kept)."""
     X = rows.X
-    assert isinstance(X, pd.DataFrame) and rows.t1 is not None
+    assert isinstance(X, pd.DataFrame)
+    assert rows.t1 is not None
     weights = np.ones(len(rows)) if rows.sample_weight is None else rows.sample_weight
     return SyntheticRows(
         X.iloc[positions],

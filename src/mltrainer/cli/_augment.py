@@ -34,7 +34,7 @@ def print_augmentation(out: Any, report: Any) -> None:
     out.print(table)
     synthetic = report.details.get("n_synthetic", [])
     out.print(f"synthetic training rows per fold: {synthetic}")
-    gate = report.details.get("gate")
+    gate = report.augmenter_metadata().get("gate")
     if gate:
         verdicts = ", ".join(
             f"{'final' if k == '-1' else 'fold ' + k}: "

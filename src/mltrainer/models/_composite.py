@@ -564,7 +564,11 @@ def check_calibration(calibration: Any, n_classes: int | None = None) -> dict[st
     """
     if not isinstance(calibration, Mapping):
         raise ConfigError(f"calibration must be a mapping, got {type(calibration).__name__}")
-    method, k, maps = calibration.get("method"), calibration.get("n_classes"), calibration.get("maps")
+    method, k, maps = (
+        calibration.get("method"),
+        calibration.get("n_classes"),
+        calibration.get("maps"),
+    )
     expected = 1 if k == 2 else k
     if (
         method not in _CALIBRATION_METHODS

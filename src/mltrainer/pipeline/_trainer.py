@@ -221,7 +221,10 @@ class Trainer:
             random_state=config.seed,
         )
         if augmentation is not None:  # the comparison; a GAN's generator and gate figures
-            metadata["augment"] = {**augmentation.metadata(), "n_synthetic_final": final.n_synthetic}
+            metadata["augment"] = {
+                **augmentation.metadata(),
+                "n_synthetic_final": final.n_synthetic,
+            }
             reference.update(getattr(plan.resampler, "extra_files", dict)())
         registry = ModelRegistry(config.registry.root)
         return registry.save(
