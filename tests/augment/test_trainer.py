@@ -84,6 +84,41 @@ def test_regression_label_with_smote_is_refused_before_loading(tmp_path: Path) -
         Plan.from_config(config, bars=pd.DataFrame())  # refused before the bars are read
 
 
+def test_augmentation_with_feature_selection_is_refused_before_work(tmp_path: Path) -> None:
+    config = _config(tmp_path, {"method": "smote"}, selection={"method": "permutation"})
+    with pytest.raises(ConfigError, match="selection.method: none"):
+        Plan.from_config(config, bars=pd.DataFrame())
+
+
+def test_importance_folds_include_augmentation(dataset: Any) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from mltrainer.augment import SmoteAugmenter
+    from mltrainer.cv import PurgedKFold
+    from mltrainer.selection import permutation_importance
+
+    seen: list[int] = []
+
+    class Counting(SmoteAugmenter):
+        def resample(self, rows: Any, *, fold: int) -> Any:
+            out = super().resample(rows, fold=fold)
+            seen.append(out.n_synthetic)
+            return out
+
+    result = permutation_importance(
+        LogisticRegression(max_iter=300),
+        dataset.X,
+        dataset.y,
+        cv=PurgedKFold(3, t1=dataset.t1),
+        t1=dataset.t1,
+        n_repeats=2,
+        resampler=Counting("smote", k_neighbors=3, sampling_strategy=0.8),
+        random_state=0,
+    )
+    assert len(seen) == 3 and min(seen) > 0
+    assert len(result.ranking()) == dataset.X.shape[1]
+
+
 def test_paths_run_on_a_regression_label(tmp_path: Path) -> None:
     config = _config(
         tmp_path,

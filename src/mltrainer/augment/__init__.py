@@ -37,6 +37,7 @@ from mltrainer.augment._facts import (
     holdout_windows,
     stylized_facts,
     windows_from_bars,
+    windows_of,
 )
 from mltrainer.augment._gan import (
     GENERATOR_FILE,
@@ -94,4 +95,5 @@ __all__ = [
     "train_generator",
     "training_segments",
     "windows_from_bars",
+    "windows_of",
 ]

@@ -19,14 +19,22 @@ from mltrainer.exceptions import ConfigError
 __all__ = ["check_augment", "check_folds", "make_augmenter"]
 
 
-def check_augment(config: AugmentConfig, kind: str) -> None:
+def check_augment(config: AugmentConfig, kind: str, *, selection: str = "none") -> None:
     """Refuse settings that are wrong for the label's task (needs no data).
 
     Raises
     ------
     ConfigError
-        SMOTE-family methods or a recalibration on a regression label.
+        SMOTE-family methods or a recalibration on a regression label; augmentation
+        together with feature selection (the selector's inner folds would score
+        synthetic rows as if they were held out).
     """
+    if config.enabled and selection != "none":
+        raise ConfigError(
+            f"augment.method: {config.method} with selection.method: {selection} is not "
+            "supported: the selection's inner folds would hold synthetic rows; set "
+            "selection.method: none (or augment.method: none)"
+        )
     if kind == "classification":
         return
     if config.method in SMOTE_METHODS:

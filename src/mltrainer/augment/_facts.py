@@ -3,8 +3,8 @@
 A window is ``W`` consecutive bars as three channels: the close-to-close log return, the
 log range ``log(high / low)`` and the change in ``log(1 + volume)``. Facts are measured
 on many windows at once, pooling the pairs of every window (so windows of real data,
-of a bootstrap and of a generator are measured the same way; correlations take each
-window's pairs about that window's own means):
+of a bootstrap and of a generator are measured the same way; return autocorrelations
+take each window's pairs about that window's own means, the others the pooled means):
 
 - ``kurtosis``: excess kurtosis of the returns (heavy tails: well above 0 for markets);
 - ``acf_returns``: autocorrelation of returns at lags 1.. (near zero for markets);
@@ -93,11 +93,17 @@ def holdout_windows(
     return stack[0], stack[1]
 
 
-def _pooled_corr(a: np.ndarray, b: np.ndarray) -> float:
-    # each window's pairs about that window's means: a mix of calm and wild windows does
-    # not pass for autocorrelation
-    a = (a - a.mean(axis=1, keepdims=True)).ravel()
-    b = (b - b.mean(axis=1, keepdims=True)).ravel()
+def _pooled_corr(a: np.ndarray, b: np.ndarray, *, within: bool) -> float:
+    # within: each window's pairs about that window's own means (for returns, whose
+    # autocorrelation should not pick up level differences between windows); else about
+    # the pooled means, so volatility that persists across a whole window still counts as
+    # clustering (a window is short next to the memory of volatility)
+    if within:
+        a = (a - a.mean(axis=1, keepdims=True)).ravel()
+        b = (b - b.mean(axis=1, keepdims=True)).ravel()
+    else:
+        a = a.ravel() - a.mean()
+        b = b.ravel() - b.mean()
     den = np.sqrt(np.sum(a * a) * np.sum(b * b))
     return float(np.sum(a * b) / den) if den > 0 else 0.0
 
@@ -151,7 +157,9 @@ def stylized_facts(windows: np.ndarray, *, max_lag: int = 20) -> StylizedFacts:
     var = np.mean(x * x)
     kurt = float(np.mean(x**4) / var**2 - 3.0) if var > 0 else 0.0
     a = np.abs(r)
-    acf_r = np.array([_pooled_corr(r[:, :-k], r[:, k:]) for k in lags])
-    acf_a = np.array([_pooled_corr(a[:, :-k], a[:, k:]) for k in lags])
-    lev = np.array([_pooled_corr(r[:, :-k], a[:, k:]) for k in lags[: min(10, lags.size)]])
+    acf_r = np.array([_pooled_corr(r[:, :-k], r[:, k:], within=True) for k in lags])
+    acf_a = np.array([_pooled_corr(a[:, :-k], a[:, k:], within=False) for k in lags])
+    lev = np.array(
+        [_pooled_corr(r[:, :-k], a[:, k:], within=False) for k in lags[: min(10, lags.size)]]
+    )
     return StylizedFacts(kurt, acf_r, acf_a, lev, float(np.sqrt(var)), int(r.shape[0]))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -134,8 +134,17 @@ def _check_torch() -> None:
         raise ConfigError("augment.method: gan needs torch (pip install torch==2.13.0)") from None
 
 
-def train_generator(windows: np.ndarray, settings: GanSettings, *, seed: int) -> WindowGenerator:
+def train_generator(
+    windows: np.ndarray,
+    settings: GanSettings,
+    *,
+    seed: int,
+    on_epoch: Callable[[int, WindowGenerator], bool] | None = None,
+) -> WindowGenerator:
     """Fit a :class:`WindowGenerator` on raw training windows ``(n, window, 3)``.
+
+    ``on_epoch(epoch, generator_so_far)`` is called after each epoch; returning True
+    stops the training (e.g. once the quality gate passes).
 
     Raises
     ------
@@ -159,7 +168,15 @@ def train_generator(windows: np.ndarray, settings: GanSettings, *, seed: int) ->
     flat = windows.reshape(-1, _CHANNELS)
     mean, std = flat.mean(axis=0), flat.std(axis=0)
     std = np.where(std > 0, std, 1.0)
-    state, history = train_wgan_gp(((windows - mean) / std), asdict(settings), seed=seed)
+    callback = None
+    if on_epoch is not None:
+
+        def callback(epoch: int, state: dict[str, Any]) -> bool:
+            return bool(on_epoch(epoch, WindowGenerator(settings, state, mean, std)))
+
+    state, history = train_wgan_gp(
+        ((windows - mean) / std), asdict(settings), seed=seed, on_epoch=callback
+    )
     return WindowGenerator(settings, state, mean, std, history)
 
 

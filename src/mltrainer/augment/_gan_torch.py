@@ -83,14 +83,15 @@ def train_wgan_gp(
     settings: Mapping[str, Any],
     *,
     seed: int,
-    on_epoch: Callable[[int, float, float], None] | None = None,
+    on_epoch: Callable[[int, dict[str, torch.Tensor]], bool] | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Fit a generator on standardised windows ``data`` (n, window, channels).
 
     Returns the generator's ``state_dict`` and a history (losses per epoch, steps,
     seconds, generator steps per second). Trains on ``settings["threads"]`` threads
     (default 1: small networks run fastest on one, and folds may run in parallel); the
-    previous torch thread count is restored afterwards.
+    previous torch thread count is restored afterwards. ``on_epoch(epoch, state_dict)``
+    is called after each epoch; returning True stops the training there.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(int(settings.get("threads", 1)))
@@ -105,7 +106,7 @@ def _train(
     settings: Mapping[str, Any],
     *,
     seed: int,
-    on_epoch: Callable[[int, float, float], None] | None,
+    on_epoch: Callable[[int, dict[str, torch.Tensor]], bool] | None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     n, window, channels = data.shape
     batch = int(settings["batch_size"])
@@ -145,7 +146,9 @@ def _train(
         history["critic_loss"].append(c_total / steps_per_epoch)
         history["generator_loss"].append(g_total / steps_per_epoch)
         if on_epoch is not None:
-            on_epoch(epoch, history["critic_loss"][-1], history["generator_loss"][-1])
+            state = {k: v.detach().clone() for k, v in generator.state_dict().items()}
+            if on_epoch(epoch, state):
+                break
     seconds = time.perf_counter() - start
     history.update(
         steps=steps, seconds=seconds, steps_per_second=steps / seconds if seconds > 0 else 0.0

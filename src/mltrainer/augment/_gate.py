@@ -41,7 +41,7 @@ GATE_TOLERANCES: dict[str, dict[str, float]] = {
         "kurtosis_low": 0.5,  # synthetic / real excess kurtosis at least this
         "kurtosis_high": 2.0,  # ... and at most this
         "acf_returns": 0.10,  # mean |acf(r)|, lags 1-5, at most real's + this
-        "acf_abs": 0.10,  # mean |acf(|r|) synthetic - real|, lags 1-20
+        "acf_abs": 0.15,  # mean |acf(|r|) synthetic - real|, lags 1-20
         "leverage": 0.10,  # mean |leverage synthetic - real|, lags 1-10
         "auc": 0.65,  # discriminative ROC AUC at most this, or the real baseline + margin
         "auc_margin": 0.05,
@@ -52,7 +52,7 @@ GATE_TOLERANCES: dict[str, dict[str, float]] = {
         "kurtosis_low": 0.33,
         "kurtosis_high": 3.0,
         "acf_returns": 0.15,
-        "acf_abs": 0.15,
+        "acf_abs": 0.25,
         "leverage": 0.15,
         "auc": 0.75,
         "auc_margin": 0.10,

@@ -95,7 +95,7 @@ def check_config(config: Config) -> None:
     """
     kind = label_kind(config.label)
     make_model(config.model.type, kind, dict(config.model.params), random_state=config.seed)
-    check_augment(config.augment, kind)
+    check_augment(config.augment, kind, selection=config.selection.method)
     splitter_for_horizon(
         config.cv.method, _cv_params(config), t1=None, horizon=label_horizon(config.label)
     )
