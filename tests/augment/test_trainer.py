@@ -201,3 +201,19 @@ def test_augment_cli_keeps_failed_gan_paths_unless_allowed(tmp_path: Path) -> No
     assert (code == 0) == out.exists()
     assert main([*args, "--out", str(out), "--allow-failed"]) == 0
     assert out.exists()
+
+
+def test_tuning_scores_include_augmentation(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from mltrainer.tuning._objective import Objective
+
+    config = _config(tmp_path, {"method": "random_over"})
+    objective = Objective(config)
+    assert objective.plan.resampler is not None
+    outcome = objective.evaluate({})
+    name = objective.scorer_name
+    augmented = objective.plan.cross_validate(scoring=[name]).folds[name].tolist()
+    real = replace(objective.plan, resampler=None).cross_validate(scoring=[name])
+    np.testing.assert_allclose(outcome.fold_scores, augmented)
+    assert not np.allclose(outcome.fold_scores, real.folds[name].tolist())

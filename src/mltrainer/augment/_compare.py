@@ -191,8 +191,8 @@ def compare_augmentation(
             )
         else:
             note = (
-                "probabilities are not recalibrated (augment.recalibrate: none): the saved "
-                "model's probabilities reflect the augmented class balance"
+                "probabilities are not recalibrated (augment.recalibrate: none); brier and "
+                "reliability_ece above say how far off they are"
             )
         brier = {k: brier_score(v, codes) for k, v in variants.items()}
         rel = {k: reliability(v, codes) for k, v in variants.items()}
