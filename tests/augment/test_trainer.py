@@ -86,7 +86,7 @@ def test_regression_label_with_smote_is_refused_before_loading(tmp_path: Path) -
 
 def test_augmentation_with_feature_selection_is_refused_before_work(tmp_path: Path) -> None:
     config = _config(tmp_path, {"method": "smote"}, selection={"method": "permutation"})
-    with pytest.raises(ConfigError, match="selection.method: none"):
+    with pytest.raises(ConfigError, match=r"selection\.method: none"):
         Plan.from_config(config, bars=pd.DataFrame())
 
 
@@ -115,7 +115,8 @@ def test_importance_folds_include_augmentation(dataset: Any) -> None:
         resampler=Counting("smote", k_neighbors=3, sampling_strategy=0.8),
         random_state=0,
     )
-    assert len(seen) == 3 and min(seen) > 0
+    assert len(seen) == 3
+    assert min(seen) > 0
     assert len(result.ranking()) == dataset.X.shape[1]
 
 
