@@ -171,3 +171,20 @@ def test_bad_input_fails_before_work(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="n_estimator"):
         Trainer(_config(tmp_path, model={"params": {"n_estimator": 5}})).run()
     assert not (tmp_path / "models").exists()  # nothing written by failed runs
+
+
+def test_augmentation_with_a_stacked_ensemble_is_refused(tmp_path: Path) -> None:
+    from mltrainer.exceptions import ConfigError
+    from mltrainer.pipeline import check_config
+
+    config = _config(
+        tmp_path,
+        model={
+            "type": "ensemble",
+            "combine": "stack",
+            "members": [{"name": "a", "type": "logistic"}, {"name": "b", "type": "xgboost"}],
+        },
+        augment={"method": "smote"},
+    )
+    with pytest.raises(ConfigError, match="combine: stack is not supported"):
+        check_config(config)

@@ -59,6 +59,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     )
     if result.ensemble is not None:
         _print_ensemble(out, result.ensemble)
+    if result.augmentation is not None:
+        from mltrainer.cli._augment import print_augmentation
+
+        print_augmentation(out, result.augmentation)
     out.print(f"Saved {result.name} version {result.version} to {result.path}")
     note = tuning_note(_saved_scores(config, result))
     if note:

@@ -1,5 +1,6 @@
 """Typed, validated configuration: YAML in, pydantic models out, defaults that run anywhere."""
 
+from mltrainer.config._augment import AugmentConfig
 from mltrainer.config._ensemble import (
     COMBINE_METHODS,
     ENSEMBLE_TYPE,
@@ -30,6 +31,7 @@ __all__ = [
     "COMBINE_METHODS",
     "ENSEMBLE_TYPE",
     "AlertRuleConfig",
+    "AugmentConfig",
     "CVConfig",
     "Config",
     "DataConfig",

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mltrainer.config._augment import AugmentConfig
 from mltrainer.config._ensemble import (
     MemberConfig,
     MetaConfig,
@@ -152,6 +153,7 @@ class Config(_Section):
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
 
     @field_validator("name")
     @classmethod

@@ -7,6 +7,7 @@ parameter, registry format, native importance and online update methods. Composi
 :class:`RegimeComposite`) combine fitted members and are saved as one version.
 """
 
+from mltrainer.models._calibrated import CalibratedComposite, apply_calibration, check_calibration
 from mltrainer.models._catalogue import (
     MODEL_CATALOGUE,
     UPDATE_METHODS,
@@ -45,6 +46,7 @@ __all__ = [
     "REGIME_METHODS",
     "UPDATE_METHODS",
     "AveragingComposite",
+    "CalibratedComposite",
     "Composite",
     "ModelType",
     "NativeImportance",
@@ -53,6 +55,8 @@ __all__ = [
     "StackingComposite",
     "Task",
     "VotingComposite",
+    "apply_calibration",
+    "check_calibration",
     "check_member_name",
     "default_params",
     "dwell",

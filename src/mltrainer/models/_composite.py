@@ -22,6 +22,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from mltrainer.exceptions import ConfigError
+from mltrainer.models._calibrated import CalibratedComposite
 from mltrainer.models._members import check_member_name
 from mltrainer.models._members import check_weights as _check_weights
 from mltrainer.models._members import member_input as _member_input
@@ -534,5 +535,6 @@ COMPOSITES: Mapping[str, type[Any]] = MappingProxyType(
         VotingComposite.composite_kind: VotingComposite,
         StackingComposite.composite_kind: StackingComposite,
         RegimeComposite.composite_kind: RegimeComposite,
+        CalibratedComposite.composite_kind: CalibratedComposite,
     }
 )

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from mltrainer.augment import check_augment, check_folds, make_augmenter
 from mltrainer.config import Config
 from mltrainer.cv import (
     CVResult,
@@ -112,9 +113,33 @@ def check_config(config: Config) -> None:
         )
     else:
         make_model(config.model.type, kind, dict(config.model.params), random_state=config.seed)
+    check_augment(config.augment, kind, selection=config.selection.method)
+    if config.augment.enabled and is_ensemble(config.model) and config.model.combine == "stack":
+        # the stack's inner folds would score synthetic rows as if they were held out
+        raise ConfigError(
+            f"augment.method: {config.augment.method} with model.combine: stack is not"
+            " supported: the meta model's inner folds would hold synthetic rows; use"
+            " combine: average or vote_soft, or augment.method: none"
+        )
     splitter_for_horizon(
         config.cv.method, _cv_params(config), t1=None, horizon=label_horizon(config.label)
     )
+
+
+def _augmenter(config: Config, bars: pd.DataFrame, dataset: Dataset, splitter: Any) -> Any:
+    """The ``augment`` section's resampler, checked on every fold before any fit."""
+    augmenter = make_augmenter(
+        config.augment,
+        kind=dataset.kind,
+        bars=bars,
+        features=feature_spec(config),
+        label=config.label,
+        columns=dataset.feature_names,
+        classes=dataset.classes,
+        seed=config.seed,
+    )
+    check_folds(augmenter, dataset.X, dataset.y, dataset.t1, splitter)
+    return augmenter
 
 
 @dataclass(frozen=True)
@@ -217,6 +242,8 @@ class Plan:
         )
         n_classes = len(dataset.classes) if dataset.classes else None
         scoring = list(config.cv.scoring or default_scoring(dataset.kind, n_classes))
+        if resampler is None and config.augment.enabled:
+            resampler = _augmenter(config, bars, dataset, splitter)
         weights = None
         if config.cv.sample_weight == "uniqueness":
             weights = np.asarray(uniqueness_weights(dataset.X.index, dataset.t1), dtype=float)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from mltrainer.augment import AugmentationReport, compare_augmentation
 from mltrainer.config import Config
 from mltrainer.cv import CVResult
 from mltrainer.data import data_fingerprint
@@ -58,6 +59,7 @@ class TrainResult:
     cv: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     ensemble: EnsembleReport | None = None
+    augmentation: AugmentationReport | None = None
 
     @property
     def headline(self) -> tuple[str, float]:
@@ -121,17 +123,42 @@ class Trainer:
             on_fold=lambda fold, total: self._report(f"cv fold {fold.fold + 1}/{total}", 2),
         )
         report = _ensemble_report(plan, cv_result) if ensemble_on else None
+        augmentation = None
+        if plan.resampler is not None:  # the same folds without the resampler, to compare
+            real = replace(plan, resampler=None).cross_validate(return_estimators=selection_on)
+            augmentation = compare_augmentation(
+                real,
+                cv_result,
+                y=plan.dataset.y,
+                t1=plan.dataset.t1,
+                method=self.config.augment.method,
+                recalibrate=self.config.augment.value("recalibrate"),
+                classification=plan.kind == "classification",
+                augmenter=plan.resampler,
+            )
         timings["cross_validate"] = time.perf_counter() - start
 
         start = time.perf_counter()
         self._report("fit", 3)
         final = plan.fit_final(cv_result)
+        if augmentation is not None:  # the classifier plus its calibration map, if any
+            model = augmentation.final_model(final.model, final.dataset.X, final.dataset.y)
+            final = replace(final, model=model)
         timings["fit"] = time.perf_counter() - start
 
         self._report("save", 4)
         cv_info = _cv_info(plan, cv_result)
         mean_scores, std_scores = _score_summary(cv_result, plan.scoring)
-        version = self._save(plan, final, cv_result, cv_info, mean_scores, timings, report)
+        version = self._save(
+            plan,
+            final,
+            cv_result,
+            cv_info,
+            mean_scores,
+            timings,
+            report,
+            augmentation=augmentation,
+        )
         try:
             self._record(version, mean_scores, cv_info)
         except Exception as exc:  # the version is saved: say which, so nobody retrains
@@ -155,6 +182,7 @@ class Trainer:
             cv=cv_info,
             timings=timings,
             ensemble=report,
+            augmentation=augmentation,
         )
 
     def _save(
@@ -166,6 +194,8 @@ class Trainer:
         mean_scores: dict[str, float],
         timings: dict[str, float],
         report: EnsembleReport | None = None,
+        *,
+        augmentation: AugmentationReport | None = None,
     ) -> ModelVersion:
         config = self.config
         dataset = final.dataset
@@ -231,6 +261,12 @@ class Trainer:
             metrics=mean_scores,
             random_state=config.seed,
         )
+        if augmentation is not None:  # the comparison; a GAN's generator and gate figures
+            metadata["augment"] = {
+                **augmentation.metadata(),
+                "n_synthetic_final": final.n_synthetic,
+            }
+            reference.update(getattr(plan.resampler, "extra_files", dict)())
         registry = ModelRegistry(config.registry.root)
         return registry.save(
             config.name,
