@@ -7,6 +7,7 @@ A failed test keeps a screenshot under its pytest tmp dir (the path is printed).
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -33,10 +34,16 @@ ARGS = [
 ]
 
 sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(
-    shutil.which("chromium") is None and not Path(CHROMIUM).exists(),
-    reason="Debian's chromium is not installed (apt-get install chromium chromium-driver)",
-)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _chromium() -> None:
+    """Skip without Debian's chromium; fail instead under CI's MLTRAINER_REQUIRE_CHROMIUM=1."""
+    if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
+        reason = "Debian's chromium is not installed (apt-get install chromium chromium-driver)"
+        if os.environ.get("MLTRAINER_REQUIRE_CHROMIUM") == "1":
+            pytest.fail(f"{reason}, but MLTRAINER_REQUIRE_CHROMIUM=1")
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")

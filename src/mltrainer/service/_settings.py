@@ -64,6 +64,8 @@ class ServiceSettings:
         Most feature rows or bars of one prediction request.
     max_body_bytes : int, default 8 MiB
         Largest request body accepted (413 beyond).
+    model_threads : int, default 1
+        Threads a model predicts one request with (requests run side by side instead).
     model_cache : int, default 8
         Loaded model versions kept in memory (versions never change, so a cached one is
         always right).
@@ -89,6 +91,7 @@ class ServiceSettings:
     max_list: int = 1000
     max_rows: int = 10_000
     max_body_bytes: int = 8 * 1024 * 1024
+    model_threads: int = 1
     model_cache: int = 8
     refresh_seconds: int = 15
     cors_origins: tuple[str, ...] = ()
@@ -98,7 +101,14 @@ class ServiceSettings:
 
     def __post_init__(self) -> None:
         _positive("max_points", self.max_points, most=HARD_MAX_POINTS)
-        for name in ("max_list", "max_rows", "max_body_bytes", "model_cache", "refresh_seconds"):
+        for name in (
+            "max_list",
+            "max_rows",
+            "max_body_bytes",
+            "model_threads",
+            "model_cache",
+            "refresh_seconds",
+        ):
             _positive(name, getattr(self, name))
         if self.token is not None and len(self.token) < 16:
             raise ConfigError(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mltrainer.exceptions import ConfigError, NotFoundError, did_you_mean
+from mltrainer.models import final_estimator, model_type_of
 from mltrainer.registry import LoadedModel, ModelRegistry
 from mltrainer.service._settings import ServiceSettings
 from mltrainer.store import Store, valid_name
@@ -17,6 +18,19 @@ from mltrainer.store import Store, valid_name
 __all__ = ["ServiceState"]
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+def _serving_threads(model: LoadedModel, threads: int) -> None:
+    """Predict with `threads` threads per request (in memory; the registry is untouched).
+
+    A request predicts a few rows: the library's threads (all cores by default) only
+    contend with the server's other requests. The catalogue names each type's parameter.
+    """
+    for member in model.members.values():
+        final = final_estimator(member)
+        entry = model_type_of(final)
+        if entry is not None and entry.thread_param and hasattr(final, "set_params"):
+            final.set_params(**{entry.thread_param: threads})
 
 
 @dataclass
@@ -91,6 +105,7 @@ class ServiceState:
                 self._models.move_to_end(key)
                 return model
         model = self.registry.load(name, number)
+        _serving_threads(model, self.settings.model_threads)
         with self._lock:
             self._models[key] = model
             while len(self._models) > self.settings.model_cache:
