@@ -200,6 +200,9 @@ async def _load(
 
 def _floors(store: str, registry: Path, X: Any) -> dict[str, float]:
     model = ModelRegistry(registry).load("bench")
+    for member in model.members.values():  # as the service predicts: one thread per request
+        if hasattr(member, "set_params"):
+            member.set_params(n_jobs=1)
     row = X.iloc[:1]
     times = []
     for _ in range(300):
@@ -266,7 +269,7 @@ def main() -> None:
         f"{floors['range_p50']:.0f} ms"
     )
     one, closed, history = results["one"], results["closed"], results["history"]
-    goal = "meets" if one["p99"] < 10 else "misses"
+    goal = "meets" if one["p99"] < 10 and one["rate"] >= 0.95 * args.rate else "misses"
     print(
         f"service 1-row predict at {one['rate']:.0f} req/s: p50 {one['p50']:.1f} ms, p99 "
         f"{one['p99']:.1f} ms ({goal} the 10 ms goal) | max {closed['rate']:.0f} req/s | "

@@ -190,7 +190,6 @@ def drift_heatmap(windows: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 "z": z,
                 "text": drifted,
                 "colorscale": "RdBu",
-                "reversescale": True,
                 "zmin": 0,
                 "zmid": 1,
                 "zmax": max(2.0, max((v for row in z for v in row if v is not None), default=2.0)),
