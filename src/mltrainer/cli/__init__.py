@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "mltrainer.cli._monitor",
     "mltrainer.cli._importance",
     "mltrainer.cli._augment",
+    "mltrainer.cli._serve",
 )
 
 

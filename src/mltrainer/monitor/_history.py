@@ -114,6 +114,7 @@ def track(
     version: int | None = None,
     max_points: int | None = None,
     max_age: str | pd.Timedelta | None = None,
+    batch: Batch | None = None,
 ) -> pd.Timestamp:
     """Record one monitoring run: a point per metric, the metric names, then retention.
 
@@ -140,6 +141,9 @@ def track(
     max_points, max_age : optional
         Retention per series: keep the newest ``max_points`` points and none older than
         ``timestamp - max_age`` (a duration such as ``"365D"``).
+    batch : Batch, optional
+        Writes of the same run (its drift report) to apply in the same transaction; the
+        metric points are added to it.
 
     Returns
     -------
@@ -161,7 +165,9 @@ def track(
     when = stamp.to_pydatetime()
     key = metric_point_key(version, when)
     before = _cutoff(max_age, stamp)
-    batch = Batch().add_to_set(tracked_metrics_key(model_name), list(metrics))
+    batch = (Batch() if batch is None else batch).add_to_set(
+        tracked_metrics_key(model_name), list(metrics)
+    )
     for series, point in points.items():
         batch.append(series, point.to_dict(), timestamp=when, key=key)
         batch.trim(series, before=before, keep_last=max_points)

@@ -30,10 +30,19 @@ from mltrainer.monitor._history import history_frame, to_utc, track
 from mltrainer.monitor._metrics import per_sample_loss, performance
 from mltrainer.monitor._prometheus import PrometheusExporter
 from mltrainer.monitor._reference import load_reference
+from mltrainer.monitor._report import drift_effect
 from mltrainer.monitor._sinks import AlertSink, make_sinks
 from mltrainer.monitor._window import CurrentWindow, current_window
 from mltrainer.registry import LoadedModel, ModelRegistry
-from mltrainer.store import Store, TimeLike, open_store
+from mltrainer.store import (
+    Batch,
+    Store,
+    TimeLike,
+    drift_history_series,
+    drift_latest_key,
+    metric_point_key,
+    open_store,
+)
 
 __all__ = ["MonitorResult", "monitor"]
 
@@ -63,20 +72,101 @@ class MonitorResult:
         return list(self.feature_drift.drifted)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe summary (NaN as None)."""
+        """JSON-safe summary (NaN as None): the stored drift report plus alerts and report."""
         return {
-            "model": self.model,
-            "version": self.version,
-            "timestamp": self.timestamp.isoformat(),
-            "metrics": {k: (v if math.isfinite(v) else None) for k, v in self.metrics.items()},
-            "reasons": dict(self.reasons),
-            "feature_drift": self.feature_drift.to_dict(),
-            "prediction_drift": self.prediction_drift.to_dict(),
-            "label_drift": None if self.label_drift is None else self.label_drift.to_dict(),
-            "concept": None if self.concept is None else self.concept.to_dict(),
+            **drift_record(
+                self.model,
+                self.version,
+                self.timestamp,
+                metrics=self.metrics,
+                reasons=self.reasons,
+                feature=self.feature_drift,
+                prediction=self.prediction_drift,
+                label=self.label_drift,
+                concept=self.concept,
+            ),
             "alerts": [a.to_dict() for a in self.alerts],
             "report": None if self.report is None else str(self.report),
         }
+
+
+def drift_record(
+    model: str,
+    version: int,
+    timestamp: pd.Timestamp,
+    *,
+    metrics: dict[str, float],
+    reasons: dict[str, str],
+    feature: DriftReport,
+    prediction: DriftReport,
+    label: DriftReport | None,
+    concept: ConceptDriftResult | None,
+) -> dict[str, Any]:
+    """The drift report of a run, as stored under ``monitor/<model>/drift/latest``."""
+    return {
+        "model": model,
+        "version": version,
+        "timestamp": timestamp.isoformat(),
+        "metrics": {k: (v if math.isfinite(v) else None) for k, v in metrics.items()},
+        "reasons": dict(reasons),
+        "feature_drift": feature.to_dict(),
+        "prediction_drift": prediction.to_dict(),
+        "label_drift": None if label is None else label.to_dict(),
+        "concept": None if concept is None else concept.to_dict(),
+    }
+
+
+def _finite(value: Any) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def drift_window(version: int, report: DriftReport) -> dict[str, Any]:
+    """One window of ``monitor/<model>/drift/history``: each feature's drift in this run.
+
+    ``effect_ratio`` is the effect over its calibrated threshold (1 = at the threshold,
+    see :func:`~mltrainer.monitor.drift_effect`).
+    """
+    table = report.table
+    ratio = drift_effect(table)
+    columns = set(table.columns)
+    features = {
+        str(name): {
+            "effect_ratio": _finite(ratio.get(name, math.nan)),
+            "psi": _finite(row["psi"]) if "psi" in columns else None,
+            "p_adjusted": _finite(row["p_adjusted"]) if "p_adjusted" in columns else None,
+            "drifted": bool(row["drifted"]),
+        }
+        for name, row in table.iterrows()  # one row per feature: tens, not rows
+    }
+    return {"version": version, "n_current": report.n_current, "features": features}
+
+
+def _drift_batch(
+    name: str,
+    version: int,
+    stamp: pd.Timestamp,
+    latest: dict[str, Any],
+    report: DriftReport,
+    *,
+    max_points: int | None,
+    max_age: str | None,
+) -> Batch:
+    """The drift report's writes, applied in the same transaction as the run's metrics."""
+    when = stamp.to_pydatetime()
+    series = drift_history_series(name)
+    before = None if max_age is None else (stamp - pd.Timedelta(max_age)).to_pydatetime()
+    return (
+        Batch()
+        .put(drift_latest_key(name), latest)
+        .append(
+            series,
+            drift_window(version, report),
+            timestamp=when,
+            key=metric_point_key(version, when),
+        )
+        .trim(series, before=before, keep_last=max_points)
+    )
 
 
 def _bind_retrain(
@@ -302,8 +392,28 @@ def monitor(
     active: Store = (
         open_store(config.store.url, prefix=config.store.prefix) if store is None else store
     )
+    retention = settings.retention
+    latest = drift_record(
+        name,
+        model.version,
+        stamp,
+        metrics=metrics,
+        reasons=reasons,
+        feature=fdrift,
+        prediction=pdrift,
+        label=ldrift,
+        concept=concept,
+    )
+    drift_writes = _drift_batch(
+        name,
+        model.version,
+        stamp,
+        latest,
+        fdrift,
+        max_points=retention.max_points,
+        max_age=retention.max_age,
+    )
     try:
-        retention = settings.retention
         track(
             active,
             name,
@@ -313,6 +423,7 @@ def monitor(
             version=model.version,
             max_points=retention.max_points,
             max_age=retention.max_age,
+            batch=drift_writes,  # the drift report lands with the metrics, or neither does
         )
         alerts = evaluate_rules(
             active,

@@ -19,6 +19,7 @@ key (inside the store's prefix)        kind         value
                                                     :func:`metric_point_key`
 ``monitor/<model>/metrics``            set          names of the tracked metrics
 ``monitor/<model>/drift/latest``       key          the latest drift report of the model
+``monitor/<model>/drift/history``      series       per-feature drift of every run (keyed)
 ``alerts/<model>``                     list         :class:`Alert`, newest first, bounded
 ``alerts/<model>/<rule>/last_fired``   key          ISO time the rule last fired (cooldown)
 ``decisions/<model>``                  stream       decision records (append-only)
@@ -55,6 +56,7 @@ __all__ = [
     "alert_last_fired_key",
     "alerts_key",
     "decisions_stream",
+    "drift_history_series",
     "drift_latest_key",
     "metric_point_key",
     "metric_series",
@@ -202,6 +204,21 @@ def metric_point_key(version: int | None, timestamp: TimeLike) -> str:
 def drift_latest_key(model: str) -> str:
     """Key of the latest drift report of a model: ``monitor/<model>/drift/latest``."""
     return f"monitor/{valid_name(model)}/drift/latest"
+
+
+def drift_history_series(model: str) -> str:
+    """Series of every run's per-feature drift: ``monitor/<model>/drift/history``.
+
+    One point per monitoring run (window), keyed by :func:`metric_point_key`, so a run
+    written again replaces its point; the dashboard's features x windows heatmap reads it.
+    A metric name holds no ``/``, so no metric series can be this one.
+
+    Examples
+    --------
+    >>> drift_history_series("spy")
+    'monitor/spy/drift/history'
+    """
+    return f"monitor/{valid_name(model)}/drift/history"
 
 
 def alerts_key(model: str) -> str:
