@@ -12,7 +12,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._numeric import column, lagged_diff, rolling_std, safe_divide, safe_log, seeded_ewm
+from ._numeric import (
+    column,
+    ewm_span,
+    lagged_diff,
+    rolling_std,
+    safe_divide,
+    safe_log,
+    seeded_ewm,
+)
 from ._params import FeatureDef, window_param, windows_param
 
 __all__ = ["DEFINITIONS", "log_return", "macd", "return_zscore", "rsi"]
@@ -70,8 +78,11 @@ def rsi(bars: pd.DataFrame, *, window: int = 14) -> pd.DataFrame:
     """Wilder's relative strength index, on a 0-100 scale.
 
     Average gain and loss of the close-to-close changes are smoothed with Wilder's method
-    (``alpha = 1 / window``) seeded with the simple mean of the first ``window`` changes;
-    ``RSI = 100 * gain / (gain + loss)``, NaN where both are zero (flat prices).
+    (``alpha = 1 / window``) seeded with the simple mean of ``window`` changes, over a fixed
+    window of ``L = window + ewm_steps(1 / window)`` changes (81 smoothing steps for 14;
+    see :func:`~mltrainer.features._numeric.seeded_ewm`), so the value at ``t`` does not
+    depend on where the history starts. ``RSI = 100 * gain / (gain + loss)``, NaN where
+    both are zero (a flat window).
 
     Parameters
     ----------
@@ -83,7 +94,7 @@ def rsi(bars: pd.DataFrame, *, window: int = 14) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Column ``rsi_{window}``; the first ``window`` rows are NaN.
+        Column ``rsi_{window}``; the first ``L`` rows are NaN.
     """
     change = lagged_diff(column(bars, "close", feature="rsi"), 1)
     gain = seeded_ewm(np.maximum(change, 0.0), window=window, alpha=1.0 / window)
@@ -97,7 +108,8 @@ def macd(bars: pd.DataFrame, *, fast: int = 12, slow: int = 26, signal: int = 9)
 
     ``line = (EMA_fast(close) - EMA_slow(close)) / close``, ``signal = EMA_signal(line)``,
     ``hist = line - signal``. Each EMA (``alpha = 2 / (span + 1)``) is seeded with the simple
-    mean of its first ``span`` inputs, as in TA-Lib.
+    mean of ``span`` inputs, as in TA-Lib, and runs over a fixed window of
+    ``span + ewm_steps(alpha)`` inputs, so no value depends on where the history starts.
 
     Parameters
     ----------
@@ -111,8 +123,9 @@ def macd(bars: pd.DataFrame, *, fast: int = 12, slow: int = 26, signal: int = 9)
     Returns
     -------
     pandas.DataFrame
-        Columns ``macd_{f}_{s}_{g}`` (first ``slow - 1`` rows NaN), ``macd_signal_{f}_{s}_{g}``
-        and ``macd_hist_{f}_{s}_{g}`` (first ``slow + signal - 2`` rows NaN).
+        Columns ``macd_{f}_{s}_{g}`` (first ``Ls - 1`` rows NaN, ``Ls`` the slow EMA's
+        window), ``macd_signal_{f}_{s}_{g}`` and ``macd_hist_{f}_{s}_{g}`` (first
+        ``Ls + Lg - 2`` rows NaN, ``Lg`` the signal EMA's window).
     """
     close = column(bars, "close", feature="macd")
     ema_fast = seeded_ewm(close, window=fast, alpha=2.0 / (fast + 1))
@@ -127,6 +140,11 @@ def macd(bars: pd.DataFrame, *, fast: int = 12, slow: int = 26, signal: int = 9)
 def _macd_columns(p: Mapping[str, Any]) -> list[str]:
     suffix = f"{p['fast']}_{p['slow']}_{p['signal']}"
     return [f"macd_{suffix}", f"macd_signal_{suffix}", f"macd_hist_{suffix}"]
+
+
+def _macd_lookback(p: Mapping[str, Any]) -> int:
+    slow = ewm_span(p["slow"], 2.0 / (p["slow"] + 1))
+    return slow + ewm_span(p["signal"], 2.0 / (p["signal"] + 1)) - 2
 
 
 def _macd_relation(p: Mapping[str, Any]) -> str | None:
@@ -157,7 +175,7 @@ DEFINITIONS = (
         func=rsi,
         params={"window": window_param(1)},
         columns=lambda p: [f"rsi_{p['window']}"],
-        lookback=lambda p: p["window"],
+        lookback=lambda p: ewm_span(p["window"], 1.0 / p["window"]),
         inputs=("close",),
     ),
     FeatureDef(
@@ -165,7 +183,7 @@ DEFINITIONS = (
         func=macd,
         params={"fast": window_param(1), "slow": window_param(2), "signal": window_param(1)},
         columns=_macd_columns,
-        lookback=lambda p: p["slow"] + p["signal"] - 2,
+        lookback=_macd_lookback,
         inputs=("close",),
         relation=_macd_relation,
     ),

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ._numeric import (
     column,
+    ewm_span,
     lagged_diff,
     rolling_mean,
     rolling_std,
@@ -51,7 +52,9 @@ def atr(bars: pd.DataFrame, *, window: int = 14) -> pd.DataFrame:
 
     The true range is ``max(high - low, |high - prev close|, |low - prev close|)`` from the
     second bar on; it is smoothed with Wilder's method (``alpha = 1 / window``) seeded with
-    the mean of the first ``window`` true ranges, as in TA-Lib.
+    the mean of ``window`` true ranges, as in TA-Lib, over a fixed window of
+    ``L = window + ewm_steps(1 / window)`` true ranges, so the value at ``t`` does not
+    depend on where the history starts.
 
     Parameters
     ----------
@@ -63,7 +66,7 @@ def atr(bars: pd.DataFrame, *, window: int = 14) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Column ``atr_{window}``; the first ``window`` rows are NaN.
+        Column ``atr_{window}``; the first ``L`` rows are NaN.
     """
     high = column(bars, "high", feature="atr")
     low = column(bars, "low", feature="atr")
@@ -135,7 +138,7 @@ DEFINITIONS = (
         func=atr,
         params={"window": window_param(1)},
         columns=lambda p: [f"atr_{p['window']}"],
-        lookback=lambda p: p["window"],
+        lookback=lambda p: ewm_span(p["window"], 1.0 / p["window"]),
         inputs=("high", "low", "close"),
     ),
     FeatureDef(
