@@ -320,12 +320,17 @@ class LinearSGD:
         return estimator
 
     def state(self) -> dict[str, np.ndarray]:
-        """The weights and step counter, as arrays."""
-        return {"w": self.w * self.wscale, "b": self.b.copy(), "t": np.array([self.t])}
+        """The weights (unscaled, and their scale: restored bit for bit) and step counter."""
+        return {
+            "w": self.w.copy(),
+            "wscale": np.array([self.wscale]),
+            "b": self.b.copy(),
+            "t": np.array([self.t]),
+        }
 
     def restore(self, state: Mapping[str, Any]) -> None:
         """Set the weights and step counter from :meth:`state`."""
         self.w[...] = np.asarray(state["w"], dtype=np.float64).reshape(self.w.shape)
-        self.wscale = 1.0
+        self.wscale = float(np.asarray(state.get("wscale", [1.0])).ravel()[0])
         self.b[...] = np.asarray(state["b"], dtype=np.float64)
         self.t = float(np.asarray(state["t"]).ravel()[0])

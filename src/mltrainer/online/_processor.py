@@ -407,11 +407,13 @@ class StreamProcessor:
         sequence = self.history.append(stamp, values)
         self.now = when
         self.counters.bars += 1
-        matured, learned, drift = self._mature(sequence, stamp)
+        learned_before = self.counters.learned
+        matured, _, drift = self._mature(sequence, stamp)
         if drift:
             self._on_drift(when)
         else:
             self._maybe_refit(when)
+        learned = self.counters.learned - learned_before
         return self._predict(sequence, stamp, when, features, matured, learned, drift)
 
     def _refuse(self, status: str, reason: str, when: pd.Timestamp | None) -> Prediction:
