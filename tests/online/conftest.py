@@ -12,7 +12,10 @@ from mltrainer.features import compute_features
 from mltrainer.labels import make_labels
 from mltrainer.models import make_model
 
-SPEC: list[dict[str, Any]] = [{"name": "log_return", "windows": [1, 2]}, {"name": "rsi", "window": 3}]
+SPEC: list[dict[str, Any]] = [
+    {"name": "log_return", "windows": [1, 2]},
+    {"name": "rsi", "window": 3},
+]
 LABEL: dict[str, Any] = {"name": "direction", "horizon": 2}
 #: a spec that reads every bar column (open through range, high/low in ATR, volume)
 SPEC_ALL: list[dict[str, Any]] = [
@@ -46,7 +49,9 @@ def regime_bars(n_a: int, n_b: int, *, phi: float = 0.7, seed: int = 0) -> pd.Da
     )
 
 
-def training_rows(bars: pd.DataFrame, spec: Any = None, label: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def training_rows(
+    bars: pd.DataFrame, spec: Any = None, label: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Complete feature rows and class indices of ``bars`` (direction classes are 0/1)."""
     X = compute_features(bars, spec or SPEC)
     labels = make_labels(bars, label or LABEL)

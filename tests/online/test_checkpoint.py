@@ -41,7 +41,9 @@ def _setups(bars: pd.DataFrame) -> dict[str, Any]:
     names = ["log_return_1", "log_return_2", "rsi_3"]
     return {
         "sgd-every-bar": lambda: StreamProcessor(fit("sgd", bars.iloc[:300]), SPEC, LABEL),
-        "sgd-batch": lambda: StreamProcessor(fit("sgd", bars.iloc[:300]), SPEC, LABEL, update="batch:7"),
+        "sgd-batch": lambda: StreamProcessor(
+            fit("sgd", bars.iloc[:300]), SPEC, LABEL, update="batch:7"
+        ),
         "xgboost": lambda: StreamProcessor(
             fit("xgboost", bars.iloc[:300], n_estimators=10),
             SPEC,
@@ -133,7 +135,9 @@ def _register(root: Path, bars: pd.DataFrame) -> None:
     ModelRegistry(root).save("regime", model, feature_names=names, metadata=metadata)
 
 
-def _worker(tmp: Path, root: Path, store: str, data: Path, stream: str, kill: tuple[str, int]) -> int:
+def _worker(
+    tmp: Path, root: Path, store: str, data: Path, stream: str, kill: tuple[str, int]
+) -> int:
     script = tmp / "worker.py"
     script.write_text(WORKER)
     env = {**os.environ, "PYTHONPATH": SRC}
@@ -162,7 +166,11 @@ def test_kill_minus_nine_and_resume_equals_an_uninterrupted_run(tmp_path: Path) 
 
     assert _worker(tmp_path, full_root, store, data, "full", ("never", 0)) == 0
     rng = np.random.default_rng(20261202)
-    kills = [("bar", int(rng.integers(5, 300))), ("checkpoint", 440), ("bar", int(rng.integers(600, 890)))]
+    kills = [
+        ("bar", int(rng.integers(5, 300))),
+        ("checkpoint", 440),
+        ("bar", int(rng.integers(600, 890))),
+    ]
     for kill in kills:
         assert _worker(tmp_path, killed_root, store, data, "killed", kill) == -signal.SIGKILL
     assert _worker(tmp_path, killed_root, store, data, "killed", ("never", 0)) == 0

@@ -41,26 +41,39 @@ def test_learn_one_equals_partial_fit_row_by_row(task: str, k: int, params: dict
         engine.learn_one(X[i], float(y[i]))
     updated = engine.to_estimator()
     np.testing.assert_allclose(updated[-1].coef_, reference[-1].coef_, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(updated[-1].intercept_, reference[-1].intercept_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        updated[-1].intercept_, reference[-1].intercept_, rtol=1e-10, atol=1e-12
+    )
     assert updated[-1].t_ == reference[-1].t_
     rows = np.array([engine.predict_row(x) for x in X[:50]])
-    expected = reference.predict_proba(X[:50]) if task == "classification" else reference.predict(X[:50])[:, None]
+    expected = (
+        reference.predict_proba(X[:50])
+        if task == "classification"
+        else reference.predict(X[:50])[:, None]
+    )
     np.testing.assert_allclose(rows, expected, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(model[-1].coef_, LinearSGD(model).state()["w"].reshape(model[-1].coef_.shape))
+    np.testing.assert_allclose(
+        model[-1].coef_, LinearSGD(model).state()["w"].reshape(model[-1].coef_.shape)
+    )
 
 
 @pytest.mark.parametrize(("task", "k", "params"), CASES)
-def test_a_batch_of_one_is_one_step_and_batches_stay_close(task: str, k: int, params: dict[str, Any]) -> None:
+def test_a_batch_of_one_is_one_step_and_batches_stay_close(
+    task: str, k: int, params: dict[str, Any]
+) -> None:
     X, y = _data(task, k, seed=1)
     model = make_model("sgd", task, params, random_state=0).fit(X[:200], y[:200])
     one, batch, many = LinearSGD(model), LinearSGD(model), LinearSGD(model)
     for i in range(200, 260):
         one.learn_one(X[i], float(y[i]))
         batch.learn_many(X[i : i + 1], y[i : i + 1])
-    np.testing.assert_allclose(batch.to_estimator()[-1].coef_, one.to_estimator()[-1].coef_, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(
+        batch.to_estimator()[-1].coef_, one.to_estimator()[-1].coef_, rtol=1e-10, atol=1e-13
+    )
     assert batch.t == one.t
     many.learn_many(X[200:260], y[200:260])  # gradients at the batch's start: a small difference
     assert many.t == one.t
+
     def coef(engine: LinearSGD) -> np.ndarray:
         return np.asarray(engine.to_estimator()[-1].coef_)
 
@@ -90,7 +103,9 @@ def test_folded_predictor_equals_the_library() -> None:
 def test_unsupported_settings_are_named() -> None:
     X, y = _data("classification", 2)
     assert "loss='hinge'" in LinearSGD.problem(SGDClassifier(loss="hinge").fit(X, y))
-    assert "penalty='l1'" in LinearSGD.problem(SGDClassifier(loss="log_loss", penalty="l1").fit(X, y))
+    assert "penalty='l1'" in LinearSGD.problem(
+        SGDClassifier(loss="log_loss", penalty="l1").fit(X, y)
+    )
     assert "Ridge has no partial_fit" in LinearSGD.problem(Ridge().fit(X, y))
     with pytest.raises(ConfigError, match="average=True"):
         LinearSGD(SGDClassifier(loss="log_loss", average=True).fit(X, y))

@@ -34,17 +34,27 @@ class AuditUpdater(NoUpdate):
         self.processor: Any = None
         self.seen: list[dict[str, Any]] = []
 
-    def learn(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer) -> None:
+    def learn(
+        self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer
+    ) -> None:
         rows = buffer.snapshot(last=len(X))
         np.testing.assert_array_equal(rows["X"], X)  # what is learnt is what was buffered
-        self.seen.append({"now": self.processor.now.value, "t0": rows["t0"], "t1": rows["t1"], "X": X, "y": y})
+        self.seen.append(
+            {"now": self.processor.now.value, "t0": rows["t0"], "t1": rows["t1"], "X": X, "y": y}
+        )
 
 
 LABELS = st.one_of(
     st.builds(lambda h: {"name": "direction", "horizon": h}, st.integers(1, 6)),
     st.builds(lambda h: {"name": "forward_return", "horizon": h}, st.integers(1, 6)),
     st.builds(
-        lambda h, v, u: {"name": "triple_barrier", "horizon": h, "vol_window": v, "upper": u, "lower": u},
+        lambda h, v, u: {
+            "name": "triple_barrier",
+            "horizon": h,
+            "vol_window": v,
+            "upper": u,
+            "lower": u,
+        },
         st.integers(1, 6),
         st.integers(2, 8),
         st.sampled_from([0.5, 1.0, 2.0]),
@@ -57,7 +67,9 @@ def _model(bars: pd.DataFrame, label: dict[str, Any]) -> tuple[Any, str, list[fl
     labels = make_labels(bars, label)
     ok = X.notna().all(axis=1).to_numpy() & labels.valid
     if labels.kind == "regression":
-        model = make_model("sgd", "regression", random_state=0).fit(X[ok].to_numpy(), labels.y[ok].to_numpy())
+        model = make_model("sgd", "regression", random_state=0).fit(
+            X[ok].to_numpy(), labels.y[ok].to_numpy()
+        )
         return model, "regression", None
     classes = sorted(float(c) for c in np.unique(labels.y[ok]))  # as the Trainer encodes
     codes = np.searchsorted(classes, labels.y[ok].to_numpy()).astype(int)
@@ -69,7 +81,7 @@ def _model(bars: pd.DataFrame, label: dict[str, Any]) -> tuple[Any, str, list[fl
 @given(label=LABELS, batch=st.sampled_from([1, 3, 16]), seed=st.integers(0, 1000))
 def test_no_update_uses_a_label_before_its_t1(label: dict[str, Any], batch: int, seed: int) -> None:
     clean = regime_bars(150, 60, seed=seed)
-    model, kind, classes = _model(clean.iloc[:100], label)
+    model, _, classes = _model(clean.iloc[:100], label)
     if classes is not None and len(classes) < 2:
         return
     auditor = AuditUpdater()
@@ -107,10 +119,15 @@ def test_no_update_uses_a_label_before_its_t1(label: dict[str, Any], batch: int,
         if batch == 1:  # learnt on the bar its label became known
             assert record["now"] == record["t1"][-1] or label["name"] == "triple_barrier"
     assert len(learnt_t0) == len(set(learnt_t0))  # each prediction learnt once
-    assert processor.counters.rejected == statuses.count("rejected") > 0 or "rejected" not in statuses
+    assert (
+        processor.counters.rejected == statuses.count("rejected") > 0 or "rejected" not in statuses
+    )
     assert processor.counters.invalid == statuses.count("invalid")
     # every prediction whose horizon has passed was matured; what is left waits in the queue
     predicted = processor.counters.predicted
-    assert processor.counters.matured + processor.counters.unlabelled + len(processor.pending) == predicted
+    assert (
+        processor.counters.matured + processor.counters.unlabelled + len(processor.pending)
+        == predicted
+    )
     assert len(processor.pending) <= label["horizon"]
     assert processor.counters.learned + len(processor._to_learn) == processor.counters.matured

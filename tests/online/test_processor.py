@@ -26,7 +26,7 @@ from mltrainer.online import (
 )
 from mltrainer.registry import ModelRegistry, load_model
 
-from .conftest import LABEL, SPEC, SPEC_ALL, fit, regime_bars, training_rows
+from .conftest import LABEL, SPEC, SPEC_ALL, fit, regime_bars
 
 
 def _bar(bars: pd.DataFrame, i: int, **changes: Any) -> dict[str, Any]:
@@ -48,7 +48,11 @@ def test_bad_bars_are_refused_counted_and_never_learnt(bars: pd.DataFrame) -> No
         (_bar(clean, 19), "rejected", "duplicate bar at"),
         (_bar(clean, 5), "rejected", "out of order bar at"),
         (_bar(clean, 20, close=float("nan")), "invalid", "column 'close' is nan"),
-        ({k: v for k, v in _bar(clean, 20).items() if k != "close"}, "invalid", "missing column 'close'"),
+        (
+            {k: v for k, v in _bar(clean, 20).items() if k != "close"},
+            "invalid",
+            "missing column 'close'",
+        ),
         ({k: v for k, v in _bar(clean, 20).items() if k != "timestamp"}, "invalid", "no timestamp"),
         (_bar(clean, 20, timestamp="2011-01-01 10:00"), "invalid", "has no UTC offset"),
         (_bar(clean, 20, high=1.0), "invalid", "OHLC out of order"),
@@ -74,7 +78,9 @@ def test_bad_bars_are_refused_counted_and_never_learnt(bars: pd.DataFrame) -> No
 
 
 def test_symbol_of_another_stream_is_refused(bars: pd.DataFrame) -> None:
-    processor = StreamProcessor(fit("sgd", bars.iloc[:300]), SPEC, LABEL, symbol="SPX", detector=False)
+    processor = StreamProcessor(
+        fit("sgd", bars.iloc[:300]), SPEC, LABEL, symbol="SPX", detector=False
+    )
     out = processor.process(_bar(bars, 300, symbol="NDX"))
     assert out.status == "invalid"
     assert "symbol 'NDX'" in out.reason
@@ -83,13 +89,17 @@ def test_symbol_of_another_stream_is_refused(bars: pd.DataFrame) -> None:
 
 def test_schema_and_setting_errors(bars: pd.DataFrame) -> None:
     model = fit("sgd", bars.iloc[:300])
-    with pytest.raises(SchemaError, match=r"reads \['rsi_14'\], which the feature spec does not produce"):
+    with pytest.raises(
+        SchemaError, match=r"reads \['rsi_14'\], which the feature spec does not produce"
+    ):
         StreamProcessor(model, SPEC, LABEL, feature_names=["log_return_1", "rsi_14"])
     with pytest.raises(ConfigError, match="buffer has 4 features; the model reads 3"):
         StreamProcessor(model, SPEC, LABEL, buffer=RingBuffer(10, n_features=4))
     with pytest.raises(ConfigError, match="exceeds the buffer capacity 10"):
         StreamProcessor(model, SPEC, LABEL, buffer=RingBuffer(10, n_features=3), update="batch:11")
-    with pytest.raises(ConfigError, match="update='weekly' is invalid; use 'every_bar' or 'batch:N'"):
+    with pytest.raises(
+        ConfigError, match="update='weekly' is invalid; use 'every_bar' or 'batch:N'"
+    ):
         StreamProcessor(model, SPEC, LABEL, update="weekly")
     with pytest.raises(ConfigError, match="the model predicts 2 classes but the label has 3"):
         StreamProcessor(model, SPEC, {"name": "triple_barrier", "horizon": 3})
@@ -123,7 +133,9 @@ def test_sgd_learns_every_bar_as_partial_fit_would(bars: pd.DataFrame) -> None:
     learnt = processor.buffer.snapshot()
     for x, target in zip(learnt["X"], learnt["y"], strict=True):
         reference[-1].partial_fit(reference[0].transform(x[None]), [int(target)])
-    np.testing.assert_allclose(processor.updater.estimator()[-1].coef_, reference[-1].coef_, rtol=1e-9)
+    np.testing.assert_allclose(
+        processor.updater.estimator()[-1].coef_, reference[-1].coef_, rtol=1e-9
+    )
     assert len(learnt["X"]) == processor.counters.learned > 150
 
 
@@ -160,7 +172,9 @@ def test_river_adapter_equals_river_itself(bars: pd.DataFrame) -> None:
 def test_xgboost_appends_trees_then_refreshes_at_the_cap(bars: pd.DataFrame) -> None:
     model = fit("xgboost", bars.iloc[:300], n_estimators=20)
     updater = XGBoostContinue(trees_per_update=5, max_trees=30)
-    processor = StreamProcessor(model, SPEC, LABEL, updater=updater, update="batch:40", detector=False)
+    processor = StreamProcessor(
+        model, SPEC, LABEL, updater=updater, update="batch:40", detector=False
+    )
     _feed(processor, bars.iloc[300:620])
     booster = processor.updater._booster
     assert processor.updater.n_updates == processor.counters.learned // 40 >= 5
@@ -173,10 +187,14 @@ def test_xgboost_appends_trees_then_refreshes_at_the_cap(bars: pd.DataFrame) -> 
     assert processor.updater.native_params["objective"] == "binary:logistic"
 
 
-@pytest.mark.parametrize("updater", [LightGBMRefit(decay_rate=0.5), LightGBMContinue(trees_per_update=3)])
+@pytest.mark.parametrize(
+    "updater", [LightGBMRefit(decay_rate=0.5), LightGBMContinue(trees_per_update=3)]
+)
 def test_lightgbm_updates_change_the_booster(bars: pd.DataFrame, updater: Any) -> None:
     model = fit("lightgbm", bars.iloc[:300], n_estimators=15)
-    processor = StreamProcessor(model, SPEC, LABEL, updater=updater, update="batch:50", detector=False)
+    processor = StreamProcessor(
+        model, SPEC, LABEL, updater=updater, update="batch:50", detector=False
+    )
     X = compute_features(bars.iloc[280:300], SPEC).to_numpy()
     before = np.array([processor.updater.predict_row(x) for x in X])
     np.testing.assert_allclose(before, model.predict_proba(X), atol=1e-9)
@@ -188,7 +206,11 @@ def test_lightgbm_updates_change_the_booster(bars: pd.DataFrame, updater: Any) -
     if updater.method == "refit":
         assert trees == 15
     else:  # LightGBM stops a round early when no leaf meets min_child_samples (small windows)
-        assert 15 + 3 * (processor.updater.n_updates - 1) <= trees <= 15 + 3 * processor.updater.n_updates
+        assert (
+            15 + 3 * (processor.updater.n_updates - 1)
+            <= trees
+            <= 15 + 3 * processor.updater.n_updates
+        )
 
 
 def test_noise_band_uses_block_means() -> None:
@@ -220,17 +242,23 @@ def _registered(tmp_path: Path, bars: pd.DataFrame, n_train: int = 300) -> Any:
         "features": {"spec": SPEC},
         "label": {**LABEL, "kind": "classification", "classes": [0.0, 1.0]},
         "task": "classification",
-        "params": {k: v for k, v in model.get_params(deep=True).items() if isinstance(v, int | float | str)},
+        "params": {
+            k: v for k, v in model.get_params(deep=True).items() if isinstance(v, int | float | str)
+        },
         "config": {"seed": 0},
     }
-    registry.save("regime", model, feature_names=["log_return_1", "log_return_2", "rsi_3"], metadata=metadata)
+    registry.save(
+        "regime", model, feature_names=["log_return_1", "log_return_2", "rsi_3"], metadata=metadata
+    )
     return load_model("regime", root=tmp_path / "models")
 
 
 def test_drift_refit_is_saved_with_lineage_and_reason(tmp_path: Path) -> None:
     bars = regime_bars(1100, 700, phi=0.8, seed=4)
     model = _registered(tmp_path, bars)
-    processor = StreamProcessor(model, updater="none", refit=RefitPolicy(eval_rows=80, min_train_rows=150))
+    processor = StreamProcessor(
+        model, updater="none", refit=RefitPolicy(eval_rows=80, min_train_rows=150)
+    )
     result = replay(processor, bars, start=bars.index[900])
     refits = [e for e in result.events if e["type"] == "refit"]
     accepted = [e for e in refits if e["refit"]["accepted"]]

@@ -36,11 +36,15 @@ WORKER = textwrap.dedent(
     """
     import os, signal, sys
     from mltrainer.data import load_bars
-    from mltrainer.online import RedisStreamSink, RedisStreamSource, RefitPolicy, StreamProcessor, run_stream
+    from mltrainer.online import (
+        RedisStreamSink, RedisStreamSource, RefitPolicy, StreamProcessor, run_stream,
+    )
     from mltrainer.registry import load_model
     from mltrainer.store import open_store
 
-    url, stream, group, publish, store_url, root, name, history, kill_event, kill_at = sys.argv[1:11]
+    url, stream, group, publish, store_url, root, name, history, kill_event, kill_at = (
+        sys.argv[1:11]
+    )
     kill_at = int(kill_at)
 
     def on_event(event, bars):
@@ -52,10 +56,14 @@ WORKER = textwrap.dedent(
         refit=RefitPolicy(eval_rows=60, min_train_rows=120),
     )
     processor.prime(load_bars(history))
-    source = RedisStreamSource(url, stream=stream, group=group, consumer="worker", block_ms=100, idle_exit=1.0)
+    source = RedisStreamSource(
+        url, stream=stream, group=group, consumer="worker", block_ms=100, idle_exit=1.0
+    )
     sink = RedisStreamSink(url, stream=publish, order=source.order)
     with open_store(store_url) as store:
-        run_stream(processor, source, store=store, sinks=[sink], checkpoint_every=40, on_event=on_event)
+        run_stream(
+            processor, source, store=store, sinks=[sink], checkpoint_every=40, on_event=on_event
+        )
     """
 )
 
@@ -65,7 +73,12 @@ def _worker(tmp: Path, args: list[str]) -> int:
     script.write_text(WORKER)
     env = {**os.environ, "PYTHONPATH": SRC}
     done = subprocess.run(
-        [sys.executable, str(script), *args], env=env, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, str(script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     if done.returncode not in (0, -signal.SIGKILL):
         raise AssertionError(done.stderr[-3000:])
@@ -78,7 +91,9 @@ def _published(client: redis.Redis, key: str) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_consumer_group_kill_and_resume_processes_each_bar_once(redis_url: str, tmp_path: Path) -> None:
+def test_consumer_group_kill_and_resume_processes_each_bar_once(
+    redis_url: str, tmp_path: Path
+) -> None:
     bars = regime_bars(900, 500, phi=0.8, seed=11)
     history, live = bars.iloc[:500], bars.iloc[500:]
     history_csv = tmp_path / "history.csv"
@@ -126,7 +141,9 @@ def test_consumer_group_kill_and_resume_processes_each_bar_once(redis_url: str, 
 
 
 def test_a_stream_that_does_not_exist_is_a_clear_error(redis_url: str) -> None:
-    source = RedisStreamSource(redis_url, stream="bars:nope-" + uuid.uuid4().hex, group="g", consumer="c")
+    source = RedisStreamSource(
+        redis_url, stream="bars:nope-" + uuid.uuid4().hex, group="g", consumer="c"
+    )
     with pytest.raises(NotFoundError, match=r"stream 'bars:nope-\w+' does not exist on redis://"):
         source.start(None)
     key = "not-a-stream-" + uuid.uuid4().hex

@@ -19,7 +19,9 @@ from mltrainer.online import RingBuffer
     chunks=st.lists(st.integers(0, 12), min_size=1, max_size=8),
     by_row=st.booleans(),
 )
-def test_snapshot_equals_the_newest_rows_in_order(capacity: int, chunks: list[int], by_row: bool) -> None:
+def test_snapshot_equals_the_newest_rows_in_order(
+    capacity: int, chunks: list[int], by_row: bool
+) -> None:
     buf = RingBuffer(capacity, n_features=2)
     arrays = (buf.X, buf.y, buf.t0)
     reference: deque[int] = deque(maxlen=capacity)

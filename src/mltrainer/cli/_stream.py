@@ -30,9 +30,7 @@ def _load_bars(source: str, symbol: str | None) -> Any:
     if "symbol" in bars.columns:
         symbols = sorted(map(str, bars["symbol"].unique()))
         if len(symbols) > 1:
-            raise ConfigError(
-                f"{source} holds symbols {symbols}; stream one of them with --symbol"
-            )
+            raise ConfigError(f"{source} holds symbols {symbols}; stream one of them with --symbol")
         bars = bars.drop(columns="symbol")
     return bars
 
@@ -78,7 +76,9 @@ def _warn_in_sample(out: Any, processor: Any, start: Any) -> None:
 def _print_result(out: Any, result: Any, processor: Any, registry_root: str) -> None:
     from mltrainer.registry import ModelRegistry
 
-    table = Table(title=f"Prequential scores of {result.name} (each prediction scored before it was learnt)")
+    table = Table(
+        title=f"Prequential scores of {result.name} (each prediction scored before it was learnt)"
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in result.metrics.items():
@@ -103,7 +103,9 @@ def _print_result(out: Any, result: Any, processor: Any, registry_root: str) -> 
         refit = event.get("refit")
         what = refit["reason"] if isinstance(refit, dict) else str(refit)
         new = f" -> saved as version {event['new_version']}" if event.get("new_version") else ""
-        out.print(f"{event['type']} at {event['timestamp']} (version {event['version']}): {what}{new}")
+        out.print(
+            f"{event['type']} at {event['timestamp']} (version {event['version']}): {what}{new}"
+        )
     if result.versions:
         registry = ModelRegistry(registry_root)
         for version in result.versions:
@@ -115,7 +117,13 @@ def _print_result(out: Any, result: Any, processor: Any, registry_root: str) -> 
 def _cmd_stream(args: argparse.Namespace) -> int:
     from mltrainer.exceptions import ConfigError
     from mltrainer.monitor import PrometheusExporter
-    from mltrainer.online import RedisStreamSink, RedisStreamSource, replay, run_stream, write_stream_report
+    from mltrainer.online import (
+        RedisStreamSink,
+        RedisStreamSource,
+        replay,
+        run_stream,
+        write_stream_report,
+    )
     from mltrainer.store import open_store
 
     if (args.replay is None) == (args.source is None):
@@ -200,26 +208,44 @@ def register(sub: Any) -> None:
     p.add_argument("name", help="registered model name")
     p.add_argument("--version", dest="model_version", default="latest", help="version or alias")
     where = p.add_argument_group("source (one of)")
-    where.add_argument("--replay", metavar="SOURCE", help="bars to replay: sp500, nasdaq, CSV, Parquet")
+    where.add_argument(
+        "--replay", metavar="SOURCE", help="bars to replay: sp500, nasdaq, CSV, Parquet"
+    )
     where.add_argument("--source", metavar="URL", help="live bars: redis://host:6379/0")
     p.add_argument("--from", dest="start", metavar="DATE", help="first bar streamed (replay)")
     p.add_argument("--to", dest="end", metavar="DATE", help="last bar streamed (replay)")
     p.add_argument("--symbol", help="the instrument of a multi-symbol source")
     p.add_argument("--stream", metavar="KEY", help="Redis Stream of bars, e.g. bars:SPX")
     p.add_argument("--group", default="mltrainer", help="consumer group (default mltrainer)")
-    p.add_argument("--consumer", help="consumer name, stable across restarts (default: the stream name)")
     p.add_argument(
-        "--publish", metavar="KEY", help="prediction stream (default predictions:NAME; 'none' to skip)"
+        "--consumer", help="consumer name, stable across restarts (default: the stream name)"
     )
-    p.add_argument("--history", metavar="SOURCE", help="bars before the live stream, to fill the warm-up")
-    p.add_argument("--idle-exit", type=float, metavar="SECONDS", help="stop after this long without bars")
+    p.add_argument(
+        "--publish",
+        metavar="KEY",
+        help="prediction stream (default predictions:NAME; 'none' to skip)",
+    )
+    p.add_argument(
+        "--history", metavar="SOURCE", help="bars before the live stream, to fill the warm-up"
+    )
+    p.add_argument(
+        "--idle-exit", type=float, metavar="SECONDS", help="stop after this long without bars"
+    )
     p.add_argument("--update", help="every_bar or batch:N (default: the updater's)")
-    p.add_argument("--updater", help="partial_fit, continue, refit or none (default: the model type's)")
+    p.add_argument(
+        "--updater", help="partial_fit, continue, refit or none (default: the model type's)"
+    )
     p.add_argument("--buffer", type=int, default=5000, help="rows kept for refits (default 5000)")
-    p.add_argument("--checkpoint-every", type=int, default=256, metavar="N", help="bars between checkpoints")
-    p.add_argument("--resume", action="store_true", help="replay: continue from the stored checkpoint")
+    p.add_argument(
+        "--checkpoint-every", type=int, default=256, metavar="N", help="bars between checkpoints"
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="replay: continue from the stored checkpoint"
+    )
     p.add_argument("--fresh", action="store_true", help="live: ignore the stored checkpoint")
-    p.add_argument("--stream-name", help="name of the stream's store records (default NAME, NAME.replay)")
+    p.add_argument(
+        "--stream-name", help="name of the stream's store records (default NAME, NAME.replay)"
+    )
     p.add_argument("--drift-delta", type=float, default=0.002, help="ADWIN delta (default 0.002)")
     p.add_argument("--no-drift", action="store_true", help="no drift detection")
     p.add_argument("--no-refit", action="store_true", help="record drift alarms, never refit")
@@ -229,6 +255,8 @@ def register(sub: Any) -> None:
     p.add_argument("--store", metavar="URL", help="store URL (default: the config's)")
     p.add_argument("--config", help="YAML config (registry root, store)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config value")
-    p.add_argument("--metrics-port", type=int, metavar="P", help="serve Prometheus gauges on port P")
+    p.add_argument(
+        "--metrics-port", type=int, metavar="P", help="serve Prometheus gauges on port P"
+    )
     p.add_argument("--metrics-addr", default="0.0.0.0", help="address to serve them on")
     p.set_defaults(func=_cmd_stream)

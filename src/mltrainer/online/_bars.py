@@ -11,20 +11,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BAR_COLUMNS", "BarHistory", "BarProblem", "parse_bar"]
+__all__ = ["BAR_COLUMNS", "BarError", "BarHistory", "parse_bar"]
 
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 _PRICES = ("open", "high", "low", "close")
 
 
-class BarProblem(Exception):
+class BarError(Exception):
     """Why a bar cannot be used (not an error of the stream: the bar is counted and skipped)."""
 
 
 def _timestamp(value: Any) -> int:
     """A bar time as UTC nanoseconds: ISO-8601, datetime, pd.Timestamp or epoch seconds."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        raise BarProblem("the bar has no timestamp")
+        raise BarError("the bar has no timestamp")
     try:
         if isinstance(value, Real) and not isinstance(value, bool):
             stamp = pd.Timestamp(float(value), unit="s", tz="UTC")
@@ -33,16 +33,18 @@ def _timestamp(value: Any) -> int:
                 value = value.decode()
             stamp = pd.Timestamp(value)
             if stamp.tzinfo is None:
-                raise BarProblem(f"timestamp {value!r} has no UTC offset; send e.g. '...Z'")
+                raise BarError(f"timestamp {value!r} has no UTC offset; send e.g. '...Z'")
             stamp = stamp.tz_convert("UTC")
     except (ValueError, TypeError, OverflowError) as exc:
-        raise BarProblem(f"timestamp {value!r} is not a time ({exc})") from None
+        raise BarError(f"timestamp {value!r} is not a time ({exc})") from None
     if stamp is pd.NaT:
-        raise BarProblem("the bar has no timestamp")
+        raise BarError("the bar has no timestamp")
     return int(stamp.value)
 
 
-def parse_bar(bar: Any, columns: Sequence[str], *, symbol: str | None = None) -> tuple[int, np.ndarray]:
+def parse_bar(
+    bar: Any, columns: Sequence[str], *, symbol: str | None = None
+) -> tuple[int, np.ndarray]:
     """Check one bar and return ``(UTC nanoseconds, float values of columns)``.
 
     Parameters
@@ -57,7 +59,7 @@ def parse_bar(bar: Any, columns: Sequence[str], *, symbol: str | None = None) ->
 
     Raises
     ------
-    BarProblem
+    BarError
         Naming the first problem: no or unparseable timestamp, a missing column, a value
         that is not a finite number, a non-positive price, negative volume, OHLC out of
         order (``low <= open, close <= high``), another symbol.
@@ -69,28 +71,28 @@ def parse_bar(bar: Any, columns: Sequence[str], *, symbol: str | None = None) ->
         fields = {k.decode() if isinstance(k, bytes) else str(k): v for k, v in bar.items()}
         when = fields.get("timestamp")
     else:
-        raise BarProblem(f"a bar must be a mapping or a pandas Series, got {type(bar).__name__}")
+        raise BarError(f"a bar must be a mapping or a pandas Series, got {type(bar).__name__}")
     stamp = _timestamp(when)
     if symbol is not None and "symbol" in fields:
         got = fields["symbol"]
         got = got.decode() if isinstance(got, bytes) else str(got)
         if got != symbol:
-            raise BarProblem(f"bar of symbol {got!r} in the stream of {symbol!r}")
+            raise BarError(f"bar of symbol {got!r} in the stream of {symbol!r}")
     values = np.empty(len(columns))
     for i, name in enumerate(columns):
         if name not in fields:
-            raise BarProblem(f"missing column {name!r}")
+            raise BarError(f"missing column {name!r}")
         raw = fields[name]
         try:
             number = float(raw.decode() if isinstance(raw, bytes) else raw)
         except (TypeError, ValueError):
-            raise BarProblem(f"column {name!r} is not a number: {raw!r}") from None
+            raise BarError(f"column {name!r} is not a number: {raw!r}") from None
         if not math.isfinite(number):
-            raise BarProblem(f"column {name!r} is {number}")
+            raise BarError(f"column {name!r} is {number}")
         if name in _PRICES and number <= 0:
-            raise BarProblem(f"price {name!r} is {number}; prices must be > 0")
+            raise BarError(f"price {name!r} is {number}; prices must be > 0")
         if name == "volume" and number < 0:
-            raise BarProblem(f"volume is {number}; it must be >= 0")
+            raise BarError(f"volume is {number}; it must be >= 0")
         values[i] = number
     present = {name: values[i] for i, name in enumerate(columns)}
     if "high" in present and "low" in present:
@@ -98,7 +100,7 @@ def parse_bar(bar: Any, columns: Sequence[str], *, symbol: str | None = None) ->
         if present["low"] > present["high"] or any(
             not present["low"] <= v <= present["high"] for v in inside
         ):
-            raise BarProblem("OHLC out of order: need low <= open, close <= high")
+            raise BarError("OHLC out of order: need low <= open, close <= high")
     return stamp, values
 
 

@@ -94,7 +94,9 @@ class XGBoostContinue(Updater):
         """The booster params updates train with (stored with checkpoints and versions)."""
         return dict(self._native)
 
-    def learn(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer) -> None:
+    def learn(
+        self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer
+    ) -> None:
         """Add trees fitted on the buffer's window (or refresh the leaves at the cap)."""
         import xgboost as xgb
 
@@ -169,7 +171,9 @@ class _LightGBM(Updater):
     def predict_row(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities or ``[value]`` from ``Booster.predict`` on one row."""
         # one thread: OpenMP start-up would cost ~7 ms per row (measured 18 us with one)
-        raw = np.asarray(self._booster.predict(x.reshape(1, -1), num_threads=1), dtype=np.float64)[0]
+        raw = np.asarray(self._booster.predict(x.reshape(1, -1), num_threads=1), dtype=np.float64)[
+            0
+        ]
         if self.kind != "classification":
             return np.atleast_1d(raw)
         if np.ndim(raw) == 0:
@@ -238,7 +242,9 @@ class LightGBMRefit(_LightGBM):
             raise ConfigError(f"decay_rate={decay_rate!r} must be in [0, 1), e.g. 0.9")
         self.decay_rate = float(decay_rate)
 
-    def learn(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer) -> None:
+    def learn(
+        self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer
+    ) -> None:
         """Refit the leaves on the buffer's window."""
         rows = _rows(buffer, self.window)
         booster = self._booster.refit(
@@ -273,7 +279,9 @@ class LightGBMContinue(_LightGBM):
         self.trees_per_update = int(trees_per_update)
         self.max_trees = max_trees
 
-    def learn(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer) -> None:
+    def learn(
+        self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer
+    ) -> None:
         """Add trees fitted on the buffer's window (or refit the leaves at the cap)."""
         import lightgbm as lgb
 
@@ -289,6 +297,8 @@ class LightGBMContinue(_LightGBM):
                 init_model=self._booster,
             )
         else:
-            booster = self._booster.refit(rows["X"], rows["y"], decay_rate=0.9, weight=rows["weight"])
+            booster = self._booster.refit(
+                rows["X"], rows["y"], decay_rate=0.9, weight=rows["weight"]
+            )
         self._set_booster(booster)
         self.n_updates += 1

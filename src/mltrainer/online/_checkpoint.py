@@ -29,11 +29,14 @@ def encode_checkpoint(
 ) -> StreamCheckpoint:
     """Pack a processor state as a :class:`~mltrainer.store.StreamCheckpoint` record."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    savez: Any = np.savez_compressed  # NumPy's stub types the keyword arrays as bool
+    savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
     blob = buffer.getvalue()
     for name, value in arrays.items():
         if np.asarray(value).dtype == object:
-            raise StoreError(f"checkpoint array {name!r} holds Python objects; only numbers are stored")
+            raise StoreError(
+                f"checkpoint array {name!r} holds Python objects; only numbers are stored"
+            )
     return StreamCheckpoint(
         format=CHECKPOINT_FORMAT,
         offset=offset,

@@ -294,7 +294,9 @@ class LinearSGD:
                 targets = (np.asarray(y)[:, None] == np.arange(self.n_classes)).astype(np.float64)
             with np.errstate(over="ignore"):
                 e = np.exp(-raw)
-                grads = np.where(raw > -37.0, ((1 - targets) - targets * e) / (1 + e), np.exp(raw) - targets)
+                grads = np.where(
+                    raw > -37.0, ((1 - targets) - targets * e) / (1 + e), np.exp(raw) - targets
+                )
         else:
             grads = raw - np.asarray(y, dtype=np.float64)[:, None]
         updates = -etas[:, None] * np.clip(grads, -_MAX_DLOSS, _MAX_DLOSS) * w[:, None]

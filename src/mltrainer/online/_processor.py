@@ -24,6 +24,7 @@ import math
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,7 @@ from mltrainer.labels import (
 )
 from mltrainer.monitor import ADWINDetector
 
-from ._bars import BAR_COLUMNS, BarHistory, BarProblem, parse_bar
+from ._bars import BAR_COLUMNS, BarError, BarHistory, parse_bar
 from ._pending import PendingQueue
 from ._prequential import Prequential, row_loss
 from ._refit import RefitDecision, RefitPolicy, evaluate_refit
@@ -52,7 +53,6 @@ from ._updaters import Updater, make_updater
 __all__ = ["Prediction", "StreamProcessor", "parse_update"]
 
 logger = logging.getLogger("mltrainer")
-
 
 
 @dataclass(frozen=True)
@@ -126,14 +126,16 @@ def parse_update(update: str | int | None) -> int:
         size = update.split(":", 1)[1]
         if size.isdigit() and int(size) >= 1:
             return int(size)
-    raise ConfigError(f"update={update!r} is invalid; use 'every_bar' or 'batch:N' (e.g. batch:256)")
+    raise ConfigError(
+        f"update={update!r} is invalid; use 'every_bar' or 'batch:N' (e.g. batch:256)"
+    )
 
 
 def _label_spec(metadata: Mapping[str, Any]) -> dict[str, Any]:
     """The catalogue spec of a registry version's label (metadata adds kind, classes...)."""
     stored = dict(metadata.get("label") or {})
     name = stored.get("name")
-    if name not in LABEL_CATALOGUE:
+    if not isinstance(name, str) or name not in LABEL_CATALOGUE:
         raise ConfigError(f"the model's metadata names no known label ({name!r}); pass label=")
     allowed = inspect.signature(LABEL_CATALOGUE[name]).parameters
     return {"name": name, **{k: v for k, v in stored.items() if k in allowed and k != "bars"}}
@@ -144,7 +146,9 @@ def _label_classes(spec: Mapping[str, Any]) -> tuple[float, ...]:
     n = label_horizon(spec) + label_lookback(spec) + 3
     index = pd.date_range("2000-01-03", periods=n, freq="D", tz="UTC", name="timestamp")
     close = 100.0 * np.exp(np.linspace(0.0, 0.01, n))
-    bars = pd.DataFrame({"open": close, "high": close * 1.01, "low": close * 0.99, "close": close}, index=index)
+    bars = pd.DataFrame(
+        {"open": close, "high": close * 1.01, "low": close * 0.99, "close": close}, index=index
+    )
     labels = make_labels(bars, spec)
     classes = labels.classes
     return tuple(float(c) for c in (classes if classes is not None else ()))
@@ -306,9 +310,13 @@ class StreamProcessor:
             )
         self.n_features = len(self.feature_names)
         self.bar_columns = self._bar_columns()
-        self._history_bars = max(history_length(self.features), self.label_lookback + self.horizon + 1)
+        self._history_bars = max(
+            history_length(self.features), self.label_lookback + self.horizon + 1
+        )
         self.history = BarHistory(self._history_bars + 1, self.bar_columns)
-        self.pending = PendingQueue(self.horizon + 2, n_features=self.n_features, n_outputs=n_outputs)
+        self.pending = PendingQueue(
+            self.horizon + 2, n_features=self.n_features, n_outputs=n_outputs
+        )
         self.buffer = buffer if buffer is not None else RingBuffer(5000, n_features=self.n_features)
         if self.buffer.n_features != self.n_features:
             raise ConfigError(
@@ -326,7 +334,9 @@ class StreamProcessor:
             params=metadata.get("params"),
             seed=seed,
         )
-        self.batch_size = parse_update(update if update is not None else self.updater.default_update)
+        self.batch_size = parse_update(
+            update if update is not None else self.updater.default_update
+        )
         if self.batch_size > self.buffer.capacity:
             raise ConfigError(
                 f"update batch of {self.batch_size} rows exceeds the buffer capacity "
@@ -372,7 +382,9 @@ class StreamProcessor:
             first bar to process; only the last ones the features and labels need are kept.
         """
         tail = bars.iloc[-self._history_bars :]
-        for stamp, row in zip(tail.index.as_unit("ns").asi8, tail[list(self.bar_columns)].to_numpy(), strict=True):
+        for stamp, row in zip(
+            tail.index.as_unit("ns").asi8, tail[list(self.bar_columns)].to_numpy(), strict=True
+        ):
             last = self.history.last_stamp
             if last is not None and stamp <= last:
                 raise ConfigError("prime(): bars must be in increasing time order")
@@ -396,13 +408,14 @@ class StreamProcessor:
         """
         try:
             stamp, values = parse_bar(bar, self.bar_columns, symbol=self.symbol)
-        except BarProblem as problem:
+        except BarError as problem:
             return self._refuse("invalid", str(problem), None)
         when = pd.Timestamp(stamp, tz="UTC")
         last = self.history.last_stamp
         if last is not None and stamp <= last:
             kind = "duplicate" if stamp == last else "out of order"
-            reason = f"{kind} bar at {when.isoformat()} (last bar {pd.Timestamp(last, tz='UTC').isoformat()})"
+            previous = pd.Timestamp(last, tz="UTC").isoformat()
+            reason = f"{kind} bar at {when.isoformat()} (last bar {previous})"
             return self._refuse("rejected", reason, when)
         sequence = self.history.append(stamp, values)
         self.now = when
@@ -431,7 +444,15 @@ class StreamProcessor:
         learned: int,
         drift: bool,
     ) -> Prediction:
-        done = {"matured": matured, "learned": learned, "drift": drift, "classes": self.classes}
+        done = partial(
+            Prediction,
+            when,
+            classes=self.classes,
+            version=self.version,
+            matured=matured,
+            learned=learned,
+            drift=drift,
+        )
         if features is None:
             features = latest_features(self.history.frame(self._history_bars), self.features)
         x = np.asarray(features, dtype=np.float64)[self._columns]
@@ -439,20 +460,20 @@ class StreamProcessor:
             bad = [n for n, v in zip(self.feature_names, x, strict=True) if not math.isfinite(v)]
             reason = f"features in their warm-up or undefined: {bad[:5]}"
             self.counters.warmup += 1
-            return Prediction(when, "warmup", reason=reason, version=self.version, **done)
+            return done("warmup", reason=reason)
         if not self.updater.ready:  # cold start: no prediction, but the row waits for its label
             self.pending.push(sequence, stamp, x, np.full(self.pending.output.shape[1], np.nan), 0)
             self.counters.warmup += 1
             reason = "the model has not learnt yet (cold start)"
-            return Prediction(when, "cold", reason=reason, version=self.version, **done)
+            return done("cold", reason=reason)
         output = self.updater.predict_row(x)
         self.pending.push(sequence, stamp, x, output, self.version or 0)
         self.counters.predicted += 1
         if self.classes is None:
-            return Prediction(when, "ok", value=float(output[0]), version=self.version, **done)
+            return done("ok", value=float(output[0]))
         value = self.classes[int(np.argmax(output))]
         proba = tuple(float(p) for p in output)
-        return Prediction(when, "ok", value=value, proba=proba, version=self.version, **done)
+        return done("ok", value=value, proba=proba)
 
     # -- labels ------------------------------------------------------------------------
     def _mature(self, sequence: int, stamp: int) -> tuple[int, int, bool]:
@@ -656,7 +677,16 @@ class StreamProcessor:
     def metrics(self) -> dict[str, float]:
         """Prequential scores (rolling window and totals) and the stream's counters."""
         out = {f"prequential.{k}": v for k, v in self.prequential.metrics().items()}
-        for key in ("bars", "predicted", "invalid", "rejected", "matured", "learned", "drifts", "swaps"):
+        for key in (
+            "bars",
+            "predicted",
+            "invalid",
+            "rejected",
+            "matured",
+            "learned",
+            "drifts",
+            "swaps",
+        ):
             out[f"stream.{key}"] = float(getattr(self.counters, key))
         return out
 
@@ -730,4 +760,13 @@ class StreamProcessor:
         self._change_at = meta.get("change_at")
 
 
-_REGISTRY_KEYS = ("name", "version", "created_at", "feature_names", "format", "versions", "git_commit", "parent")
+_REGISTRY_KEYS = (
+    "name",
+    "version",
+    "created_at",
+    "feature_names",
+    "format",
+    "versions",
+    "git_commit",
+    "parent",
+)

@@ -150,7 +150,8 @@ def evaluate_refit(
     n_train = int(train.size)
     if n_train < policy.min_train_rows:
         return RefitDecision(
-            False, f"only {n_train} rows end before the evaluation window; need {policy.min_train_rows}"
+            False,
+            f"only {n_train} rows end before the evaluation window; need {policy.min_train_rows}",
         )
     try:
         candidate = updater.candidate(rows["X"][train], rows["y"][train], rows["weight"][train])

@@ -52,7 +52,9 @@ def write_stream_report(result: Any, path: str | os.PathLike[str], *, window: in
     scored = result.scored if result.scored is not None else pd.DataFrame()
     rolling = _rolling(scored, result.kind, window) if len(scored) else pd.DataFrame()
     columns = list(rolling.columns)
-    figure = make_subplots(rows=max(len(columns), 1), cols=1, shared_xaxes=True, subplot_titles=columns)
+    figure = make_subplots(
+        rows=max(len(columns), 1), cols=1, shared_xaxes=True, subplot_titles=columns
+    )
     for i, column in enumerate(columns, start=1):
         figure.add_trace(
             go.Scatter(x=rolling.index, y=rolling[column], name=column, mode="lines"), row=i, col=1
@@ -94,13 +96,14 @@ def write_stream_report(result: Any, path: str | os.PathLike[str], *, window: in
 <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 10px;text-align:left}}</style>
 </head><body>
 <h1>Stream {html.escape(str(result.name))}</h1>
-<p>{result.bars} bars, model version {result.version}, new versions {result.versions or 'none'};
-per-bar latency (us): {latency or 'n/a'}. Dotted grey lines: drift alarms; solid red: refits
+<p>{result.bars} bars, model version {result.version}, new versions {result.versions or "none"};
+per-bar latency (us): {latency or "n/a"}. Dotted grey lines: drift alarms; solid red: refits
 that replaced the model.</p>
 {figure.to_html(include_plotlyjs=True, full_html=False)}
 <h2>Prequential scores and counters</h2><table>{metrics}</table>
 <h2>Drift alarms and refits</h2>
-<table><tr><th>time</th><th>event</th><th>version</th><th>new version</th><th>decision</th></tr>{events}</table>
+<table><tr><th>time</th><th>event</th><th>version</th><th>new version</th><th>decision</th>
+</tr>{events}</table>
 </body></html>"""
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.with_name(f".{target.name}.tmp")

@@ -67,7 +67,9 @@ class RingBuffer:
         return self._size
 
     def __repr__(self) -> str:
-        return f"RingBuffer(capacity={self.capacity}, n_features={self.n_features}, len={len(self)})"
+        return (
+            f"RingBuffer(capacity={self.capacity}, n_features={self.n_features}, len={len(self)})"
+        )
 
     @property
     def full(self) -> bool:
@@ -112,7 +114,9 @@ class RingBuffer:
         X = np.asarray(X, dtype=np.float64)
         n = X.shape[0]
         if X.ndim != 2 or X.shape[1] != self.n_features:
-            raise DataError(f"RingBuffer.extend: X has shape {X.shape}; expected (n, {self.n_features})")
+            raise DataError(
+                f"RingBuffer.extend: X has shape {X.shape}; expected (n, {self.n_features})"
+            )
         columns = {
             "y": np.asarray(y, dtype=np.float64),
             "t0": np.asarray(t0, dtype=np.int64),
@@ -126,9 +130,9 @@ class RingBuffer:
         rows = slice(n - keep, n)
         start = (self._head + n - keep) % self.capacity
         first = min(keep, self.capacity - start)
-        targets = ((slice(start, start + first), slice(0, first)),)
+        targets = [(slice(start, start + first), slice(0, first))]
         if first < keep:
-            targets += ((slice(0, keep - first), slice(first, keep)),)
+            targets.append((slice(0, keep - first), slice(first, keep)))
         for target, source in targets:
             self.X[target] = X[rows][source]
             for name, values in columns.items():
@@ -160,7 +164,9 @@ class RingBuffer:
             out[name] = np.concatenate([values[p] for p in parts])
         return out
 
-    def sample(self, n: int, *, random_state: int | np.random.Generator | None = None) -> dict[str, np.ndarray]:
+    def sample(
+        self, n: int, *, random_state: int | np.random.Generator | None = None
+    ) -> dict[str, np.ndarray]:
         """``n`` distinct rows drawn uniformly without replacement, in time order."""
         if n > self._size:
             raise ConfigError(f"cannot sample {n} rows from a buffer holding {self._size}")

@@ -57,7 +57,9 @@ class RiverUpdater(Updater):
         total = out.sum()
         return out / total if total > 0 else np.full(self.n_classes, 1.0 / self.n_classes)
 
-    def learn(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer) -> None:
+    def learn(
+        self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer
+    ) -> None:
         """``learn_one`` on each row in order (weights other than 1 are passed as ``w``)."""
         for x, target, w in zip(X, y, weight, strict=True):
             if w == 1.0:
@@ -119,4 +121,3 @@ class RiverUpdater(Updater):
             model._weights[name] = value
         model.intercept = float(np.asarray(state["river_b"]).ravel()[0])
         model.optimizer.n_iterations = int(np.asarray(state["river_t"]).ravel()[0])
-

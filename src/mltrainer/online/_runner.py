@@ -155,7 +155,10 @@ class _Loop:
         self.hook("ack", processor.counters.bars)
         if self.exporter is not None and self.name is not None:
             self.exporter.observe(
-                self.name, metrics=processor.metrics(), version=processor.version, timestamp=processor.now
+                self.name,
+                metrics=processor.metrics(),
+                version=processor.version,
+                timestamp=processor.now,
             )
 
     def _track(self, metrics: dict[str, float]) -> None:
@@ -215,7 +218,11 @@ def run_stream(
     -------
     StreamResult
     """
-    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
+    if (
+        isinstance(checkpoint_every, bool)
+        or not isinstance(checkpoint_every, int)
+        or checkpoint_every < 0
+    ):
         raise ConfigError(f"checkpoint_every={checkpoint_every!r} must be an int >= 0")
     if store is not None and processor.stream_name is None:
         raise ConfigError("a stream with a store needs a name: StreamProcessor(..., name='spy')")
@@ -257,7 +264,11 @@ def run_stream(
         frame = frame.iloc[-keep_predictions:]
     lat = np.asarray(latencies) * 1e6
     latency = (
-        {"p50": float(np.percentile(lat, 50)), "p99": float(np.percentile(lat, 99)), "n": float(lat.size)}
+        {
+            "p50": float(np.percentile(lat, 50)),
+            "p99": float(np.percentile(lat, 99)),
+            "n": float(lat.size),
+        }
         if lat.size
         else {}
     )

@@ -81,7 +81,7 @@ class RedisStreamSink:
         import redis
 
         try:
-            last = self.client.xrevrange(self.stream, count=1)
+            last: Any = self.client.xrevrange(self.stream, count=1)
         except redis.RedisError as exc:
             raise StoreError(f"Redis at {self.url} cannot be reached: {exc}") from None
         if last:
@@ -94,9 +94,8 @@ class RedisStreamSink:
         """``XADD`` the prediction unless it was published before a restart."""
         if self._last is not None and self.order(offset) <= self._last:
             return
-        self.client.xadd(
-            self.stream, prediction_fields(offset, prediction), maxlen=self.maxlen, approximate=True
-        )
+        fields: dict[Any, Any] = prediction_fields(offset, prediction)
+        self.client.xadd(self.stream, fields, maxlen=self.maxlen, approximate=True)
         self._last = self.order(offset)
         self.published += 1
 

@@ -67,7 +67,9 @@ class ReplaySource:
         Shown in status records.
     """
 
-    def __init__(self, bars: pd.DataFrame, *, features: pd.DataFrame | None = None, name: str = "replay") -> None:
+    def __init__(
+        self, bars: pd.DataFrame, *, features: pd.DataFrame | None = None, name: str = "replay"
+    ) -> None:
         if "symbol" in bars.columns:
             raise ConfigError(
                 "a replay streams one instrument; pick one symbol of the panel "
@@ -84,7 +86,9 @@ class ReplaySource:
             self._start = 0
             return
         stamp = pd.Timestamp(after)
-        self._start = int(np.searchsorted(self.bars.index.as_unit("ns").asi8, stamp.value, side="right"))
+        self._start = int(
+            np.searchsorted(self.bars.index.as_unit("ns").asi8, stamp.value, side="right")
+        )
 
     def __iter__(self) -> Iterator[Message]:
         index = self.bars.index
@@ -166,7 +170,9 @@ class RedisStreamSource:
         try:
             self.client = redis.Redis.from_url(url, socket_connect_timeout=5)
         except ValueError as exc:
-            raise ConfigError(f"--source {url!r} is not a Redis URL ({exc}); use redis://host:6379/0") from None
+            raise ConfigError(
+                f"--source {url!r} is not a Redis URL ({exc}); use redis://host:6379/0"
+            ) from None
         self._after: tuple[int, int] | None = None
 
     def start(self, after: str | None) -> None:
@@ -201,7 +207,7 @@ class RedisStreamSource:
         self._after = None if after is None else _entry_key(after)
 
     def _read(self, position: str, block: int | None) -> list[tuple[str, dict[str, str]]]:
-        response = self.client.xreadgroup(
+        response: Any = self.client.xreadgroup(
             self.group, self.consumer, {self.stream: position}, count=self.count, block=block
         )
         entries: list[tuple[str, dict[str, str]]] = []

@@ -59,7 +59,9 @@ class FlatTrees:
             raise ConfigError(f"XGBoost objective {objective!r} has no flat predictor")
         gradient = learner["gradient_booster"]
         if gradient["name"] != "gbtree":
-            raise ConfigError(f"XGBoost booster {gradient['name']!r} is not flattened (gbtree only)")
+            raise ConfigError(
+                f"XGBoost booster {gradient['name']!r} is not flattened (gbtree only)"
+            )
         trees = gradient["model"]["trees"]
         groups = np.asarray(gradient["model"]["tree_info"], dtype=np.intp)
         self.link = _LINKS[objective]
@@ -85,7 +87,11 @@ class FlatTrees:
             if any(tree.get("split_type", [])):
                 raise ConfigError("categorical splits are not flattened")
             left, right = tree["left_children"], tree["right_children"]
-            split, cond, dleft = tree["split_indices"], tree["split_conditions"], tree["default_left"]
+            split, cond, dleft = (
+                tree["split_indices"],
+                tree["split_conditions"],
+                tree["default_left"],
+            )
             stack = [(0, 0, 0)]  # (node, position in the complete tree, level)
             while stack:
                 node, pos, level = stack.pop()
@@ -98,7 +104,10 @@ class FlatTrees:
                 feature[k, pos] = split[node]
                 threshold[k, pos] = cond[node]
                 default_left[k, pos] = bool(dleft[node])
-                stack += [(left[node], 2 * pos + 1, level + 1), (right[node], 2 * pos + 2, level + 1)]
+                stack += [
+                    (left[node], 2 * pos + 1, level + 1),
+                    (right[node], 2 * pos + 2, level + 1),
+                ]
         self.n_trees = n_trees
         self._inner = n_inner
         self._feature = feature.ravel()

@@ -59,7 +59,9 @@ def new_like(
     try:
         return clone(estimator)
     except (TypeError, RuntimeError) as exc:
-        raise CandidateError(f"{type(estimator).__name__} cannot be cloned for a refit: {exc}") from exc
+        raise CandidateError(
+            f"{type(estimator).__name__} cannot be cloned for a refit: {exc}"
+        ) from exc
 
 
 def _plain(value: Any) -> bool:
@@ -139,7 +141,9 @@ class Updater:
         """Class probabilities (by class index) or ``[value]`` for one feature row."""
         return np.asarray(self._predictor.predict_row(x))
 
-    def learn(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer) -> None:
+    def learn(
+        self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer
+    ) -> None:
         """Learn from matured rows (class indices or targets); ``buffer`` holds them too."""
 
     def estimator(self) -> Any:
@@ -177,7 +181,7 @@ class NoUpdate(Updater):
 
 
 class PartialFit(Updater):
-    """scikit-learn's SGD step on matured rows, through :class:`~mltrainer.online._linear.LinearSGD`.
+    """scikit-learn's SGD step on matured rows (:class:`~mltrainer.online._linear.LinearSGD`).
 
     With ``update="every_bar"`` each matured row is one step (``partial_fit`` on that row
     gives the same weights); with ``update="batch:N"`` N rows are one vectorised step
@@ -224,7 +228,9 @@ class PartialFit(Updater):
         final.partial_fit(Xs, y, sample_weight=weight, **extra)
         self._bind(estimator)
 
-    def learn(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer) -> None:
+    def learn(
+        self, X: np.ndarray, y: np.ndarray, weight: np.ndarray, *, buffer: RingBuffer
+    ) -> None:
         """One step per row (``len(X) == 1``) or one vectorised step for the batch."""
         if self._engine is None:
             self._cold_start(X, y, weight)
