@@ -183,3 +183,32 @@ def test_kill_minus_nine_and_resume_equals_an_uninterrupted_run(tmp_path: Path) 
     assert versions == [r["version"] for r in ModelRegistry(killed_root).list_versions("regime")]
     assert len(versions) >= 2  # the regime change refits and saves a version: once, not per restart
     assert (full["version"].dropna().astype(int) >= 1).all()
+
+
+def test_stream_keys_and_records_are_documented() -> None:
+    from mltrainer.store import (
+        StreamOffset,
+        StreamStatus,
+        stream_events_key,
+        stream_predictions_series,
+    )
+
+    assert stream_predictions_series("spy") == "stream/spy/predictions"
+    assert stream_events_key("spy.replay") == "stream/spy.replay/events"
+    docs = (Path(SRC).parent / "docs" / "store.md").read_text()
+    for key in ("stream/<model>/predictions", "stream/<model>/events", "stream/<model>/checkpoint"):
+        assert f"`{key}`" in docs
+    offset = StreamOffset("1-0", 3, None, "bars:SPX@g")
+    assert StreamOffset.from_dict(offset.to_dict()) == offset
+    status = StreamStatus("running", 1, "1-0", 3, None, "now", {"bars": 3}, {"m": None})
+    assert StreamStatus.from_dict({**status.to_dict(), "new_field": 1}) == status
+
+
+def test_a_corrupted_checkpoint_is_refused() -> None:
+    from mltrainer.exceptions import ChecksumError
+
+    record = encode_checkpoint({"a": np.arange(3)}, {}, offset="x", bars=1, version=None)
+    assert decode_checkpoint(record)["a"].tolist() == [0, 1, 2]
+    record.sha256 = "0" * 64
+    with pytest.raises(ChecksumError, match="does not match its SHA-256"):
+        decode_checkpoint(record)

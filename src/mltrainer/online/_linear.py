@@ -157,7 +157,8 @@ class LinearSGD:
         self.mean, self.scale = _scaler_arrays(scaler, self.n_features)
         self.w = np.ascontiguousarray(coef.copy())  # (n_outputs, n_features), times wscale
         self.wscale = 1.0
-        self.b = np.atleast_1d(np.asarray(final.intercept_, dtype=np.float64)).copy()
+        self._b = np.atleast_1d(np.asarray(final.intercept_, dtype=np.float64)).copy()
+        self._b0 = float(self._b[0])  # the intercept of a single output, as a float (hot path)
         self.t = float(final.t_)
         self.alpha = float(final.alpha)
         self.decayed = final.penalty is not None
@@ -173,6 +174,23 @@ class LinearSGD:
             self._optimal_init = 1.0 / (typw / max(1.0, gradient) * self.alpha)
         self._row = np.empty(self.n_features)
         self._w0 = self.w[0]
+        self._binary = self.w.shape[0] == 1
+        self._scaling = bool(np.any(self.mean != 0.0) or np.any(self.scale != 1.0))
+        self._constant_eta = self.learning_rate in ("constant", "adaptive")
+        self._decay_factor = max(0.0, 1.0 - self.eta0 * self.alpha) if self.decayed else 1.0
+
+    @property
+    def b(self) -> np.ndarray:
+        """The intercept(s), a new array."""
+        return np.array([self._b0]) if self._binary else self._b.copy()
+
+    @b.setter
+    def b(self, value: np.ndarray) -> None:
+        values = np.atleast_1d(np.asarray(value, dtype=np.float64))
+        if self._binary:
+            self._b0 = float(values[0])
+        else:
+            self._b[...] = values
 
     @staticmethod
     def problem(estimator: Any) -> str | None:
@@ -217,6 +235,8 @@ class LinearSGD:
         return self.eta0
 
     def _scaled(self, x: np.ndarray) -> np.ndarray:
+        if not self._scaling:
+            return x
         row = self._row
         np.subtract(x, self.mean, out=row)
         np.divide(row, self.scale, out=row)
@@ -227,15 +247,25 @@ class LinearSGD:
         xs = self._scaled(x)
         return np.asarray(self.w @ xs * self.wscale + self.b)
 
+    def decision_batch(self, X: np.ndarray) -> np.ndarray:
+        """Raw outputs of many raw rows: ``(n,)`` for one output, else ``(n, n_outputs)``."""
+        raw = (np.asarray(X, dtype=np.float64) - self.mean) / self.scale @ self.w.T
+        raw = raw * self.wscale + self.b
+        return raw[:, 0] if raw.shape[1] == 1 else raw
+
     def predict_row(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (classifiers) or the value, as a 1-D array, for one row."""
         xs = self._scaled(x)
-        if self.w.shape[0] == 1:
-            z = ddot(xs, self._w0) * self.wscale + self.b[0]
+        if self._binary:
+            z = ddot(xs, self._w0) * self.wscale + self._b0
             if not self.classifier:
-                return np.array([z])
-            p = _sigmoid(z)
-            return np.array([1.0 - p, p])
+                return np.array((z,))
+            if z >= 0:
+                p = 1.0 / (1.0 + math.exp(-z))
+            else:
+                e = math.exp(z)
+                p = e / (1.0 + e)
+            return np.array((1.0 - p, p))
         p = 1.0 / (1.0 + np.exp(-(self.w @ xs * self.wscale + self.b)))
         total = p.sum()
         return np.asarray(p / total) if total > 0 else np.full(p.size, 1.0 / p.size)
@@ -251,21 +281,36 @@ class LinearSGD:
     def learn_one(self, x: np.ndarray, y: float, weight: float = 1.0) -> None:
         """One SGD step on a raw feature row; ``y`` is a class index or the target."""
         xs = self._scaled(x)
-        eta = self._eta(self.t)
-        if self.w.shape[0] == 1:
-            raw = ddot(xs, self._w0) * self.wscale + self.b[0]
+        eta = self.eta0 if self._constant_eta else self._eta(self.t)
+        if self._binary:  # the hot path, written out: the same operations as _plain_sgd
+            wscale = self.wscale
+            raw = ddot(xs, self._w0) * wscale + self._b0
             if self.classifier:
-                target = 1.0 if y == 1 else 0.0
-                dloss = self._gradient(target, raw)
+                if raw > -37.0:
+                    e = math.exp(-raw)
+                    dloss = (-e / (1.0 + e)) if y == 1 else (1.0 / (1.0 + e))
+                else:
+                    dloss = math.exp(raw) - (1.0 if y == 1 else 0.0)
             else:
                 dloss = raw - y
-            dloss = min(max(dloss, -_MAX_DLOSS), _MAX_DLOSS)
+            if dloss > _MAX_DLOSS:
+                dloss = _MAX_DLOSS
+            elif dloss < -_MAX_DLOSS:
+                dloss = -_MAX_DLOSS
             update = -eta * dloss * weight
-            self._decay(eta)
+            if self.decayed:
+                if self._constant_eta:
+                    wscale *= self._decay_factor
+                else:
+                    wscale *= max(0.0, 1.0 - eta * self.alpha)
+                if wscale < _RESET_WSCALE:
+                    self.w *= wscale
+                    wscale = 1.0
+                self.wscale = wscale
             if update != 0.0:
-                daxpy(xs, self._w0, a=update / self.wscale)
+                daxpy(xs, self._w0, a=update / wscale)
             if self.fit_intercept:
-                self.b[0] += update
+                self._b0 += update
         else:  # one-vs-rest: every class's binary problem takes its step at once
             raw_all = self.w @ xs * self.wscale + self.b
             targets = (np.arange(self.n_classes) == int(y)).astype(np.float64)
@@ -274,7 +319,7 @@ class LinearSGD:
             self._decay(eta)
             self.w += np.outer(updates / self.wscale, xs)
             if self.fit_intercept:
-                self.b += updates
+                self._b += updates
         self.t += 1.0
 
     def learn_many(self, X: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> None:
@@ -286,7 +331,13 @@ class LinearSGD:
         w = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
         Xs = (X - self.mean) / self.scale
         raw = Xs @ self.w.T * self.wscale + self.b  # (n, n_outputs)
-        etas = np.array([self._eta(self.t + i) for i in range(n)])
+        steps = self.t + np.arange(n, dtype=np.float64)
+        if self.learning_rate == "optimal":
+            etas = 1.0 / (self.alpha * (self._optimal_init + steps - 1.0))
+        elif self.learning_rate == "invscaling":
+            etas = self.eta0 / steps**self.power_t
+        else:
+            etas = np.full(n, self.eta0)
         if self.classifier:
             if self.w.shape[0] == 1:
                 targets = (np.asarray(y) == 1).astype(np.float64)[:, None]
@@ -307,7 +358,7 @@ class LinearSGD:
         self.w[...] = w_new
         self.wscale = 1.0
         if self.fit_intercept:
-            self.b += updates.sum(axis=0)
+            self.b = self.b + updates.sum(axis=0)
         self.t += n
 
     # -- export and checkpoints --------------------------------------------------------
@@ -317,7 +368,7 @@ class LinearSGD:
         _, final = linear_parts(estimator)
         coef = self.w * self.wscale
         final.coef_ = coef if self.classifier else coef[0]
-        final.intercept_ = self.b.copy()
+        final.intercept_ = self.b
         final.t_ = self.t
         return estimator
 
@@ -326,7 +377,7 @@ class LinearSGD:
         return {
             "w": self.w.copy(),
             "wscale": np.array([self.wscale]),
-            "b": self.b.copy(),
+            "b": self.b,
             "t": np.array([self.t]),
         }
 
@@ -334,5 +385,5 @@ class LinearSGD:
         """Set the weights and step counter from :meth:`state`."""
         self.w[...] = np.asarray(state["w"], dtype=np.float64).reshape(self.w.shape)
         self.wscale = float(np.asarray(state.get("wscale", [1.0])).ravel()[0])
-        self.b[...] = np.asarray(state["b"], dtype=np.float64)
+        self.b = np.asarray(state["b"], dtype=np.float64)
         self.t = float(np.asarray(state["t"]).ravel()[0])
