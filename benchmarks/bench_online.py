@@ -5,7 +5,8 @@ Usage::
     python benchmarks/bench_online.py            # 200,000 rows x 20 features (the issue's sizes)
     python benchmarks/bench_online.py --quick    # 20,000 rows, for a smoke run
 
-Compared side by side in one run (median of ``--repeats`` runs, min-max):
+Compared side by side in one run (median of ``--repeats`` rounds, min-max; the contenders
+of section 1 run one after another in every round, ratios are medians over rounds):
 
 1. Prequential predict-then-learn on a logistic stream (rows/s): mltrainer's ``LinearSGD``
    (scikit-learn's SGD step) one row at a time and in batches of 256, against River
@@ -51,6 +52,37 @@ def timed(func: Callable[[], Any], repeats: int) -> tuple[float, float, float, A
         result = func()
         times.append(time.perf_counter() - start)
     return statistics.median(times), min(times), max(times), result
+
+
+def alternate(
+    contenders: dict[str, Callable[[], Any]], repeats: int
+) -> dict[str, tuple[float, float, float, Any]]:
+    """Time every contender once per round, ``repeats`` rounds (load shifts hit all alike).
+
+    Returns each contender's median, min and max time and its last result; the times of
+    every round are kept in :data:`ROUNDS` for :func:`round_ratio`.
+    """
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    last: dict[str, Any] = {}
+    for _ in range(repeats):
+        for name, func in contenders.items():
+            start = time.perf_counter()
+            last[name] = func()
+            times[name].append(time.perf_counter() - start)
+    ROUNDS.clear()
+    ROUNDS.update(times)
+    return {name: (statistics.median(t), min(t), max(t), last[name]) for name, t in times.items()}
+
+
+ROUNDS: dict[str, list[float]] = {}
+
+
+def round_ratio(slow: str, fast: str, rows_slow: int, rows_fast: int) -> float:
+    """Median over rounds of (rows/s of ``fast``) / (rows/s of ``slow``)."""
+    ratios = [
+        (rows_fast / f) / (rows_slow / s) for s, f in zip(ROUNDS[slow], ROUNDS[fast], strict=True)
+    ]
+    return statistics.median(ratios)
 
 
 def percentiles(func: Callable[[], Any], n: int) -> tuple[float, float]:
@@ -187,14 +219,19 @@ def prequential(n: int, repeats: int) -> tuple[list[tuple[str, Any, str]], dict[
     frames = [pd.DataFrame(X[s : s + size], columns=names) for s in range(0, n, size)]
     targets = [pd.Series(y[s : s + size].astype(bool)) for s in range(0, n, size)]
 
-    ours = timed(lambda: ours_per_row(base, X, y)[0], repeats)
-    ours_b = timed(lambda: ours_batches(base, X, y, size), repeats)
-    river = timed(lambda: river_per_row(river_model(rows_all, y, warm), rows, y_bool), repeats)
-    river_b = timed(lambda: river_batches(river_model(rows_all, y, warm), frames, targets), repeats)
     subset = min(n, 4000)
-    sk = timed(lambda: sklearn_per_row(copy.deepcopy(base), X[:subset], y[:subset]), repeats)
-    sk_b = timed(lambda: sklearn_batches(copy.deepcopy(base), X, y, size), repeats)
-    floor = timed(lambda: dot_floor(base.coef_[0].copy(), X), repeats)
+    contenders = {
+        "ours": lambda: ours_per_row(base, X, y)[0],
+        "river": lambda: river_per_row(river_model(rows_all, y, warm), rows, y_bool),
+        "sk": lambda: sklearn_per_row(copy.deepcopy(base), X[:subset], y[:subset]),
+        "ours_b": lambda: ours_batches(base, X, y, size),
+        "river_b": lambda: river_batches(river_model(rows_all, y, warm), frames, targets),
+        "sk_b": lambda: sklearn_batches(copy.deepcopy(base), X, y, size),
+        "floor": lambda: dot_floor(base.coef_[0].copy(), X),
+    }
+    runs = alternate(contenders, repeats)
+    ours, river, sk = runs["ours"], runs["river"], runs["sk"]
+    ours_b, river_b, sk_b, floor = runs["ours_b"], runs["river_b"], runs["sk_b"], runs["floor"]
 
     def rate(t: tuple[float, float, float, Any], rows_done: int = n) -> str:
         low, high = rows_done / t[2] / 1e3, rows_done / t[1] / 1e3
@@ -229,6 +266,10 @@ def prequential(n: int, repeats: int) -> tuple[list[tuple[str, Any, str]], dict[
         ("floor: one BLAS dot per row", rate(floor), ""),
     ]
     figures = {
+        "vs_river": round_ratio("river", "ours", n, n),
+        "vs_sklearn": round_ratio("sk", "ours", subset, n),
+        "b_vs_river": round_ratio("river_b", "ours_b", n, n),
+        "b_vs_sklearn": round_ratio("sk_b", "ours_b", n, n),
         "ours": n / ours[0],
         "river": n / river[0],
         "sklearn": subset / sk[0],
@@ -406,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print tables and one quotable line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20,000 rows instead of 200,000")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per throughput figure")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds per throughput figure")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     n = 20_000 if args.quick else 200_000
@@ -416,6 +457,11 @@ def main(argv: list[str] | None = None) -> int:
     show(f"1. prequential predict-then-learn, {n:,} rows x 20 features (median of {repeats})",
          ("contender", "rows/s (min-max)", "check"), pre_table)  # fmt: skip
     print(f"   check: LinearSGD weights equal partial_fit row by row to {pre['gap']:.1e}")
+    print(
+        f"   per-round ratios (median): per row {pre['vs_river']:.1f}x River, "
+        f"{pre['vs_sklearn']:.0f}x sklearn; batches {pre['b_vs_river']:.1f}x River, "
+        f"{pre['b_vs_sklearn']:.1f}x sklearn"
+    )
     lat_table, lat = latency(2000 if args.quick else 20000)
     show("2. one-row predict latency", ("contender", "p50 / p99 us", "check"), lat_table)
     buf_table, buf = buffer(200_000 if args.quick else 1_000_000, repeats)
@@ -428,10 +474,11 @@ def main(argv: list[str] | None = None) -> int:
     show("4. end to end per bar, S&P 500 2015-2018", ("path", "p50 / p99 us", ""), e2e)
     print(
         f"\nonline n={n:,}x20: per row mltrainer {pre['ours'] / 1e3:.0f}k rows/s | River "
-        f"{pre['river'] / 1e3:.0f}k ({pre['ours'] / pre['river']:.1f}x) | sklearn "
-        f"{pre['sklearn'] / 1e3:.2f}k ({pre['ours'] / pre['sklearn']:.0f}x); batch 256 "
-        f"{pre['ours_b'] / 1e3:.0f}k | River {pre['river_b'] / 1e3:.0f}k | sklearn "
-        f"{pre['sklearn_b'] / 1e3:.0f}k; predict p50 linear "
+        f"{pre['river'] / 1e3:.0f}k ({pre['vs_river']:.1f}x) | sklearn "
+        f"{pre['sklearn'] / 1e3:.2f}k ({pre['vs_sklearn']:.0f}x); batch 256 "
+        f"{pre['ours_b'] / 1e3:.0f}k | River {pre['river_b'] / 1e3:.0f}k "
+        f"({pre['b_vs_river']:.1f}x) | sklearn {pre['sklearn_b'] / 1e3:.0f}k "
+        f"({pre['b_vs_sklearn']:.1f}x); predict p50 linear "
         f"{lat['linear: mltrainer LinearPredictor']:.1f} us, xgboost-200 "
         f"{lat['xgboost 200 trees: mltrainer FlatTrees']:.1f} us (inplace_predict "
         f"{lat['xgboost 200 trees: inplace_predict']:.0f} us); buffer "

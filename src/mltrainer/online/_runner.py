@@ -255,6 +255,9 @@ def run_stream(
             if max_bars is not None and bars >= max_bars:
                 break
         loop.checkpoint("stopped")
+    except KeyboardInterrupt:  # Ctrl-C: keep what was processed, then stop
+        loop.checkpoint("interrupted")
+        raise
     finally:
         for sink in sinks:
             sink.close()
