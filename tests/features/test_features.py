@@ -124,28 +124,36 @@ def test_rsi_matches_wilder_reference(window: int) -> None:
     np.testing.assert_allclose(out[f"rsi_{window}"], rsi_reference(close, window), rtol=1e-10)
 
 
-def test_ewm_warm_up_is_six_time_constants() -> None:
-    assert ewm_steps(1 / 14) == 81  # Wilder 14: (13/14)^81 < exp(-6) <= (13/14)^80
-    assert (13 / 14) ** 81 <= np.exp(-6) < (13 / 14) ** 80
-    assert ewm_steps(0.5) == 9
+def test_ewm_warm_up_is_three_time_constants_by_default() -> None:
+    assert ewm_steps(1 / 14) == 41  # Wilder 14: (13/14)^41 <= exp(-3) < (13/14)^40
+    assert (13 / 14) ** 41 <= np.exp(-3) < (13 / 14) ** 40
+    assert ewm_steps(0.5) == 5
     assert ewm_steps(1.0) == 0
-    assert max_lookback([{"name": "rsi", "window": 14}]) == 14 + 81
+    assert ewm_steps(1 / 14, 6.0) == 81
+    assert max_lookback([{"name": "rsi", "window": 14}]) == 14 + 41
+    assert max_lookback([{"name": "rsi", "window": 14, "time_constants": 6}]) == 14 + 81
+    long = [{"name": "atr", "window": 14, "time_constants": 6.0}]
+    np.testing.assert_allclose(
+        compute_features(make_bars(200, seed=5), long)["atr_14"].iloc[145:],
+        compute_features(make_bars(200, seed=5).iloc[50:], long)["atr_14"].iloc[95:],
+        rtol=1e-10,
+    )
 
 
 def test_rsi_hand_checked_and_extremes() -> None:
-    # window 2: alpha 1/2, 9 smoothing steps, so each value uses exactly 11 changes.
-    # changes +1, +1, then nine 0s: gain = 0.5^9 * mean(1, 1), loss 0 -> 100.
-    # one more change, -1: the window is +1, nine 0s, -1: gain seed mean(1, 0) = 0.5,
-    # decayed 9 times -> 1/1024; loss seed 0, last step 0.5 * 1 -> 0.5; RSI = 100 / 513.
-    close = np.r_[10.0, 11.0, 12.0, np.full(8, 12.0), 12.0, 11.0]
+    # window 2: alpha 1/2, 5 smoothing steps, so each value uses exactly 7 changes.
+    # changes +1, +1, then five 0s: gain = 0.5^5 * mean(1, 1), loss 0 -> 100.
+    # one more change, -1: the window is +1, five 0s, -1: gain seed mean(1, 0) = 0.5,
+    # decayed 5 times -> 1/64; loss seed 0, last step 0.5 * 1 -> 0.5; RSI = 100 / 33.
+    close = np.r_[10.0, 11.0, 12.0, np.full(5, 12.0), 11.0]
     out = compute_features(bars_from_close(close), [{"name": "rsi", "window": 2}])["rsi_2"]
-    assert out.iloc[:11].isna().all()
-    np.testing.assert_allclose(out.iloc[11:], [100.0, 100.0 / 513.0], rtol=1e-12)
+    assert out.iloc[:7].isna().all()
+    np.testing.assert_allclose(out.iloc[7:], [100.0, 100.0 / 33.0], rtol=1e-12)
     rising = compute_features(bars_from_close(np.arange(1.0, 130.0)), [{"name": "rsi"}])
     falling = compute_features(bars_from_close(np.arange(130.0, 1.0, -1)), [{"name": "rsi"}])
     assert (rising["rsi_14"].dropna() == 100.0).all()
     assert (falling["rsi_14"].dropna() == 0.0).all()
-    assert rising["rsi_14"].notna().sum() == 129 - 95
+    assert rising["rsi_14"].notna().sum() == 129 - 55
 
 
 def test_atr_matches_wilder_reference() -> None:
@@ -271,7 +279,7 @@ def test_warm_up_equals_lookback(name: str) -> None:
 
 def test_default_spec_warm_up_single_and_per_symbol() -> None:
     lookback = max_lookback()
-    assert lookback == 138  # MACD: slow EMA 26 + 78 steps, signal 9 + 27 steps, minus 2
+    assert lookback == 86  # MACD: slow EMA 26 + 39 steps, signal 9 + 14 steps, minus 2
     out = compute_features(make_bars(220, seed=4))
     complete = ~out.isna().any(axis=1).to_numpy()
     assert int(np.argmax(complete)) == lookback
@@ -353,7 +361,7 @@ def test_no_inf_on_zero_volume_and_flat_prices() -> None:
     assert out["volume_zscore_20"].iloc[59:80].isna().all()  # 20 zero volumes: std is 0
     assert out["ma_zscore_10"].iloc[49:80].isna().all()
     assert out["bb_pctb_20"].iloc[59:80].isna().all()
-    assert out["rsi_2"].iloc[51:80].isna().all()  # 11 zero changes: gain = loss = 0, undefined
+    assert out["rsi_2"].iloc[47:80].isna().all()  # 7 zero changes: gain = loss = 0, undefined
     assert out["stoch_k_14"].iloc[53:80].isna().all()
     assert (out["volatility_20"].iloc[60:80] == 0.0).all()
     assert (out["range_20"].iloc[59:80] == 0.0).all()
@@ -404,7 +412,7 @@ SPEC_ERRORS = [
     (
         [{"name": "log_return"}, {"name": "atr"}, {"name": "rsi", "windw": 3}],
         "features[2] (rsi): unknown parameter 'windw' (did you mean 'window'?); "
-        "valid parameters: ['window']",
+        "valid parameters: ['time_constants', 'window']",
     ),
     ([{"name": "rsi", "window": 0}], "features[0] (rsi): parameter 'window' must be an int >= 1"),
     ([{"name": "rsi", "window": 2.5}], "parameter 'window' must be an int >= 1, got 2.5"),

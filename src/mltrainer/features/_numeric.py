@@ -127,41 +127,45 @@ def rolling_min(x: FloatArray, window: int) -> FloatArray:
     return pd.Series(x, copy=False).rolling(window, min_periods=window).min().to_numpy()
 
 
-#: Time constants of smoothing after an exponential average's seed: the seed then weighs
-#: ``exp(-EWM_TIME_CONSTANTS)`` (0.25 %) of the value (see :func:`ewm_steps`).
-EWM_TIME_CONSTANTS = 6.0
+#: Default time constants of smoothing after an exponential average's seed (the features'
+#: ``time_constants`` parameter): the seed then weighs ``exp(-3)`` (5 %) of the value.
+EWM_TIME_CONSTANTS = 3.0
 
 
-def ewm_steps(alpha: float) -> int:
+def ewm_steps(alpha: float, time_constants: float = EWM_TIME_CONSTANTS) -> int:
     """Smoothing steps an exponential average runs after its seed: its fixed warm-up.
 
-    The smallest ``m`` with ``(1 - alpha) ** m <= exp(-EWM_TIME_CONSTANTS)``: six time
-    constants, after which the seed weighs at most 0.25 % of the value. ``0`` for
-    ``alpha >= 1`` (no memory).
+    The smallest ``m`` with ``(1 - alpha) ** m <= exp(-time_constants)``: after ``m`` steps
+    the seed weighs at most ``exp(-time_constants)`` of the value. ``0`` for ``alpha >= 1``
+    (no memory).
 
     Examples
     --------
-    >>> ewm_steps(1 / 14)  # Wilder's RSI(14)
+    >>> ewm_steps(1 / 14)  # Wilder's RSI(14), 3 time constants
+    41
+    >>> ewm_steps(1 / 14, 6.0)
     81
     >>> ewm_steps(1.0)
     0
     """
     if alpha >= 1.0:
         return 0
-    return math.ceil(EWM_TIME_CONSTANTS / -math.log1p(-alpha) - 1e-9)
+    return math.ceil(time_constants / -math.log1p(-alpha) - 1e-9)
 
 
-def ewm_span(window: int, alpha: float) -> int:
-    """Number of inputs behind one value of :func:`seeded_ewm`: ``window + ewm_steps(alpha)``."""
-    return window + ewm_steps(alpha)
+def ewm_span(window: int, alpha: float, time_constants: float = EWM_TIME_CONSTANTS) -> int:
+    """Number of inputs behind one value of :func:`seeded_ewm`: ``window + ewm_steps(...)``."""
+    return window + ewm_steps(alpha, time_constants)
 
 
-def seeded_ewm(x: FloatArray, *, window: int, alpha: float) -> FloatArray:
+def seeded_ewm(
+    x: FloatArray, *, window: int, alpha: float, time_constants: float = EWM_TIME_CONSTANTS
+) -> FloatArray:
     """Exponential moving average over a fixed window, seeded with a simple mean.
 
     The value at ``t`` is the classic seeded average (Wilder's smoothing with
     ``alpha = 1 / window``, TA-Lib's EMA with ``alpha = 2 / (window + 1)``) run over exactly
-    the last ``L = window + m`` inputs, ``m = ewm_steps(alpha)``: seed
+    the last ``L = window + m`` inputs, ``m = ewm_steps(alpha, time_constants)``: seed
     ``S = mean(x[t-L+1 .. t-m])``, then ``m`` steps ``y = (1 - alpha) * y + alpha * x``.
     In closed form ``y[t] = (1-alpha)^m * S + alpha * sum_{k<m} (1-alpha)^k * x[t-k]``: a
     fixed-length filter, computed for all ``t`` at once by one convolution. So the value at
@@ -177,6 +181,10 @@ def seeded_ewm(x: FloatArray, *, window: int, alpha: float) -> FloatArray:
         Length of the seeding mean.
     alpha : float
         Smoothing factor in ``(0, 1]``.
+    time_constants : float, default 3.0
+        Length of the smoothing after the seed, in time constants ``-1 / log(1 - alpha)``:
+        the seed weighs at most ``exp(-time_constants)`` of a value. More is closer to an
+        average seeded at the start of a long history, and a longer warm-up.
 
     Returns
     -------
@@ -184,7 +192,7 @@ def seeded_ewm(x: FloatArray, *, window: int, alpha: float) -> FloatArray:
         Smoothed values; the first ``L - 1`` positions (and windows with a NaN) are NaN.
     """
     x = np.asarray(x, np.float64)
-    steps = ewm_steps(alpha)
+    steps = ewm_steps(alpha, time_constants)
     decay = 1.0 - alpha
     kernel = np.empty(steps + window)  # kernel[k] weighs x[t - k]
     kernel[:steps] = alpha * decay ** np.arange(steps)
