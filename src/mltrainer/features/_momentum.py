@@ -84,8 +84,8 @@ def rsi(
     (``alpha = 1 / window``) seeded with the simple mean of ``window`` changes, over a fixed
     window of ``L = window + ewm_steps(1 / window, time_constants)`` changes (41 smoothing
     steps for 14; see :func:`~mltrainer.features._numeric.seeded_ewm`), so the value at
-    ``t`` does not depend on where the history starts. ``RSI = 100 * gain / (gain + loss)``, NaN where
-    both are zero (a flat window).
+    ``t`` does not depend on where the history starts. ``RSI = 100 * gain / (gain + loss)``,
+    NaN where both are zero (a flat window).
 
     Parameters
     ----------
