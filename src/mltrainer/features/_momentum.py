@@ -104,9 +104,9 @@ def rsi(
         Column ``rsi_{window}``; the first ``L`` rows are NaN.
     """
     change = lagged_diff(column(bars, "close", feature="rsi"), 1)
-    smooth = {"window": window, "alpha": 1.0 / window, "time_constants": time_constants}
-    gain = seeded_ewm(np.maximum(change, 0.0), **smooth)
-    loss = seeded_ewm(np.maximum(-change, 0.0), **smooth)
+    alpha, tc = 1.0 / window, time_constants
+    gain = seeded_ewm(np.maximum(change, 0.0), window=window, alpha=alpha, time_constants=tc)
+    loss = seeded_ewm(np.maximum(-change, 0.0), window=window, alpha=alpha, time_constants=tc)
     values = 100.0 * safe_divide(gain, gain + loss)
     return pd.DataFrame({f"rsi_{window}": values}, index=bars.index, dtype=np.float64)
 
