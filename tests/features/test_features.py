@@ -22,6 +22,7 @@ from mltrainer.features import (
     max_lookback,
     validate_feature_spec,
 )
+from mltrainer.features._numeric import ewm_steps
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -72,37 +73,33 @@ def leading_nans(values: np.ndarray) -> int:
 # ------------------------------------------------------- straightforward references
 
 
-def wilder_reference(x: np.ndarray, n: int) -> np.ndarray:
-    """Wilder smoothing of x[1:], seeded by the mean of x[1..n]."""
+def windowed_reference(x: np.ndarray, window: int, alpha: float) -> np.ndarray:
+    """The classic seeded recursion, run afresh over the last ``window + steps`` inputs."""
+    steps = ewm_steps(alpha)
+    span = window + steps
     out = np.full(len(x), np.nan)
-    if len(x) <= n:
-        return out
-    avg = float(np.mean(x[1 : n + 1]))
-    out[n] = avg
-    for i in range(n + 1, len(x)):
-        avg = (avg * (n - 1) + x[i]) / n
-        out[i] = avg
+    for t in range(span - 1, len(x)):
+        chunk = x[t - span + 1 : t + 1]
+        if np.isnan(chunk).any():
+            continue
+        avg = float(np.mean(chunk[:window]))
+        for value in chunk[window:]:
+            avg = (1.0 - alpha) * avg + alpha * value
+        out[t] = avg
     return out
 
 
 def rsi_reference(close: np.ndarray, n: int) -> np.ndarray:
-    change = np.r_[np.nan, np.diff(close)]
-    gain = wilder_reference(np.where(change > 0, change, 0.0), n)
-    loss = wilder_reference(np.where(change < 0, -change, 0.0), n)
+    change = np.r_[np.nan, np.diff(close)]  # np.maximum keeps the leading NaN
+    gain = windowed_reference(np.maximum(change, 0.0), n, 1 / n)
+    loss = windowed_reference(np.maximum(-change, 0.0), n, 1 / n)
     with np.errstate(divide="ignore"):  # loss 0 -> RS inf -> RSI 100
         return 100.0 - 100.0 / (1.0 + gain / loss)
 
 
 def ema_reference(x: np.ndarray, span: int) -> np.ndarray:
-    """EMA seeded with the mean of the first ``span`` non-NaN values (TA-Lib style)."""
-    out = np.full(len(x), np.nan)
-    first = int(np.flatnonzero(~np.isnan(x))[0])
-    seed_at = first + span - 1
-    out[seed_at] = np.mean(x[first : seed_at + 1])
-    alpha = 2.0 / (span + 1)
-    for i in range(seed_at + 1, len(x)):
-        out[i] = alpha * x[i] + (1 - alpha) * out[i - 1]
-    return out
+    """EMA seeded with a mean of ``span`` values (TA-Lib style), over its fixed window."""
+    return windowed_reference(x, span, 2.0 / (span + 1))
 
 
 # ------------------------------------------------------------------- known values
@@ -122,28 +119,50 @@ def test_log_return_known_values() -> None:
 
 @pytest.mark.parametrize("window", [1, 3, 14])
 def test_rsi_matches_wilder_reference(window: int) -> None:
-    close = make_bars(120, seed=3)["close"].to_numpy()
+    close = make_bars(160, seed=3)["close"].to_numpy()
     out = compute_features(bars_from_close(close), [{"name": "rsi", "window": window}])
     np.testing.assert_allclose(out[f"rsi_{window}"], rsi_reference(close, window), rtol=1e-10)
 
 
+def test_ewm_warm_up_is_three_time_constants_by_default() -> None:
+    assert ewm_steps(1 / 14) == 41  # Wilder 14: (13/14)^41 <= exp(-3) < (13/14)^40
+    assert (13 / 14) ** 41 <= np.exp(-3) < (13 / 14) ** 40
+    assert ewm_steps(0.5) == 5
+    assert ewm_steps(1.0) == 0
+    assert ewm_steps(1 / 14, 6.0) == 81
+    assert max_lookback([{"name": "rsi", "window": 14}]) == 14 + 41
+    assert max_lookback([{"name": "rsi", "window": 14, "time_constants": 6}]) == 14 + 81
+    long = [{"name": "atr", "window": 14, "time_constants": 6.0}]
+    np.testing.assert_allclose(
+        compute_features(make_bars(200, seed=5), long)["atr_14"].iloc[145:],
+        compute_features(make_bars(200, seed=5).iloc[50:], long)["atr_14"].iloc[95:],
+        rtol=1e-10,
+    )
+
+
 def test_rsi_hand_checked_and_extremes() -> None:
-    # changes +1, +1, -1, +2 with window 2: seed gain 1, loss 0 -> 100; then
-    # gain (1+0)/2=0.5, loss (0+1)/2=0.5 -> 50; then gain (0.5+2)/2=1.25, loss 0.25 -> 83.33
-    out = compute_features(bars_from_close([10, 11, 12, 11, 13]), [{"name": "rsi", "window": 2}])
-    np.testing.assert_allclose(out["rsi_2"], [np.nan, np.nan, 100.0, 50.0, 100 * 1.25 / 1.5])
-    rising = compute_features(bars_from_close(np.arange(1.0, 30.0)), [{"name": "rsi"}])
-    falling = compute_features(bars_from_close(np.arange(30.0, 1.0, -1)), [{"name": "rsi"}])
+    # window 2: alpha 1/2, 5 smoothing steps, so each value uses exactly 7 changes.
+    # changes +1, +1, then five 0s: gain = 0.5^5 * mean(1, 1), loss 0 -> 100.
+    # one more change, -1: the window is +1, five 0s, -1: gain seed mean(1, 0) = 0.5,
+    # decayed 5 times -> 1/64; loss seed 0, last step 0.5 * 1 -> 0.5; RSI = 100 / 33.
+    close = np.r_[10.0, 11.0, 12.0, np.full(5, 12.0), 11.0]
+    out = compute_features(bars_from_close(close), [{"name": "rsi", "window": 2}])["rsi_2"]
+    assert out.iloc[:7].isna().all()
+    np.testing.assert_allclose(out.iloc[7:], [100.0, 100.0 / 33.0], rtol=1e-12)
+    rising = compute_features(bars_from_close(np.arange(1.0, 130.0)), [{"name": "rsi"}])
+    falling = compute_features(bars_from_close(np.arange(130.0, 1.0, -1)), [{"name": "rsi"}])
     assert (rising["rsi_14"].dropna() == 100.0).all()
     assert (falling["rsi_14"].dropna() == 0.0).all()
+    assert rising["rsi_14"].notna().sum() == 129 - 55
 
 
 def test_atr_matches_wilder_reference() -> None:
-    bars = make_bars(80, seed=5)
+    bars = make_bars(160, seed=5)
     high, low, close = (bars[c].to_numpy() for c in ("high", "low", "close"))
     prev = np.r_[np.nan, close[:-1]]
     true_range = np.nanmax(np.c_[high - low, np.abs(high - prev), np.abs(low - prev)], axis=1)
-    expected = wilder_reference(true_range, 14) / close
+    true_range[0] = np.nan  # no previous close
+    expected = windowed_reference(true_range, 14, 1 / 14) / close
     out = compute_features(bars, [{"name": "atr", "window": 14}])
     np.testing.assert_allclose(out["atr_14"], expected, rtol=1e-10)
     # hand check, window 1: true range of bar 1 is max(3-2, |3-10|, |2-10|) = 8; / close 2.5
@@ -170,7 +189,7 @@ def test_bollinger_hand_checked() -> None:
 
 
 def test_macd_matches_reference() -> None:
-    close = make_bars(150, seed=8)["close"].to_numpy()
+    close = make_bars(200, seed=8)["close"].to_numpy()
     out = compute_features(
         bars_from_close(close), [{"name": "macd", "fast": 5, "slow": 13, "signal": 4}]
     )
@@ -252,7 +271,7 @@ def test_catalogue_is_read_only_and_every_entry_runs_with_defaults() -> None:
 def test_warm_up_equals_lookback(name: str) -> None:
     spec = [{"name": name}]
     lookback = max_lookback(spec)
-    out = compute_features(make_bars(120, seed=2), spec).to_numpy()
+    out = compute_features(make_bars(200, seed=2), spec).to_numpy()
     counts = [leading_nans(out[:, j]) for j in range(out.shape[1])]
     assert max(counts) == lookback
     assert not np.isnan(out[lookback:]).any()  # complete from the first full row on
@@ -260,12 +279,12 @@ def test_warm_up_equals_lookback(name: str) -> None:
 
 def test_default_spec_warm_up_single_and_per_symbol() -> None:
     lookback = max_lookback()
-    assert lookback == 60
-    out = compute_features(make_bars(150, seed=4))
+    assert lookback == 86  # MACD: slow EMA 26 + 39 steps, signal 9 + 14 steps, minus 2
+    out = compute_features(make_bars(220, seed=4))
     complete = ~out.isna().any(axis=1).to_numpy()
     assert int(np.argmax(complete)) == lookback
     assert complete[lookback:].all()
-    panel = make_panel(150, seed=4)
+    panel = make_panel(220, seed=4)
     out = compute_features(panel)
     for symbol in ("AAA", "BBB", "CCC"):
         rows = (panel["symbol"] == symbol).to_numpy()
@@ -300,7 +319,7 @@ def test_feature_columns_and_lookback_of_a_spec() -> None:
         "macd_hist_12_26_9",
         "hour_of_day",
     ]
-    assert max_lookback(spec) == 26 + 9 - 2
+    assert max_lookback(spec) == (26 + ewm_steps(2 / 27)) + (9 + ewm_steps(2 / 10)) - 2
     assert max_lookback([{"name": "calendar"}]) == 0
 
 
@@ -342,7 +361,7 @@ def test_no_inf_on_zero_volume_and_flat_prices() -> None:
     assert out["volume_zscore_20"].iloc[59:80].isna().all()  # 20 zero volumes: std is 0
     assert out["ma_zscore_10"].iloc[49:80].isna().all()
     assert out["bb_pctb_20"].iloc[59:80].isna().all()
-    assert out["rsi_2"].iloc[43:80].nunique() == 1  # Wilder averages freeze, not 0/0
+    assert out["rsi_2"].iloc[47:80].isna().all()  # 7 zero changes: gain = loss = 0, undefined
     assert out["stoch_k_14"].iloc[53:80].isna().all()
     assert (out["volatility_20"].iloc[60:80] == 0.0).all()
     assert (out["range_20"].iloc[59:80] == 0.0).all()
@@ -393,7 +412,7 @@ SPEC_ERRORS = [
     (
         [{"name": "log_return"}, {"name": "atr"}, {"name": "rsi", "windw": 3}],
         "features[2] (rsi): unknown parameter 'windw' (did you mean 'window'?); "
-        "valid parameters: ['window']",
+        "valid parameters: ['time_constants', 'window']",
     ),
     ([{"name": "rsi", "window": 0}], "features[0] (rsi): parameter 'window' must be an int >= 1"),
     ([{"name": "rsi", "window": 2.5}], "parameter 'window' must be an int >= 1, got 2.5"),

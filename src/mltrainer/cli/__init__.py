@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "mltrainer.cli._importance",
     "mltrainer.cli._augment",
     "mltrainer.cli._serve",
+    "mltrainer.cli._stream",
 )
 
 

@@ -69,7 +69,7 @@ def default_feature_spec() -> list[dict[str, Any]]:
     list of dict
         Returns over 1-60 days, realised and range volatility, z-scores against moving
         averages, RSI, MACD, Bollinger, stochastic %K, ATR, volume z-score, day of week and
-        month. Its warm-up (:func:`max_lookback`) is 60 bars.
+        month. Its warm-up (:func:`max_lookback`) is 86 bars (MACD's two fixed-window EMAs).
     """
     return [
         {"name": "log_return", "windows": [1, 5, 20, 60]},

@@ -12,8 +12,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._numeric import column, lagged_diff, rolling_std, safe_divide, safe_log, seeded_ewm
-from ._params import FeatureDef, window_param, windows_param
+from ._numeric import (
+    EWM_TIME_CONSTANTS,
+    column,
+    ewm_span,
+    lagged_diff,
+    rolling_std,
+    safe_divide,
+    safe_log,
+    seeded_ewm,
+)
+from ._params import FeatureDef, number_param, window_param, windows_param
 
 __all__ = ["DEFINITIONS", "log_return", "macd", "return_zscore", "rsi"]
 
@@ -66,12 +75,17 @@ def return_zscore(bars: pd.DataFrame, *, windows: Sequence[int] = (20,)) -> pd.D
     return pd.DataFrame(data, index=bars.index, dtype=np.float64)
 
 
-def rsi(bars: pd.DataFrame, *, window: int = 14) -> pd.DataFrame:
+def rsi(
+    bars: pd.DataFrame, *, window: int = 14, time_constants: float = EWM_TIME_CONSTANTS
+) -> pd.DataFrame:
     """Wilder's relative strength index, on a 0-100 scale.
 
     Average gain and loss of the close-to-close changes are smoothed with Wilder's method
-    (``alpha = 1 / window``) seeded with the simple mean of the first ``window`` changes;
-    ``RSI = 100 * gain / (gain + loss)``, NaN where both are zero (flat prices).
+    (``alpha = 1 / window``) seeded with the simple mean of ``window`` changes, over a fixed
+    window of ``L = window + ewm_steps(1 / window, time_constants)`` changes (41 smoothing
+    steps for 14; see :func:`~mltrainer.features._numeric.seeded_ewm`), so the value at
+    ``t`` does not depend on where the history starts. ``RSI = 100 * gain / (gain + loss)``,
+    NaN where both are zero (a flat window).
 
     Parameters
     ----------
@@ -79,25 +93,39 @@ def rsi(bars: pd.DataFrame, *, window: int = 14) -> pd.DataFrame:
         Bars of one instrument with a ``close`` column.
     window : int, default 14
         Smoothing window (>= 1).
+    time_constants : float, default 3.0
+        Smoothing after the seed, in time constants (the seed weighs ``exp(-tc)``, 5 %);
+        6 stays within ~0.02 RSI points of an average seeded decades earlier, at twice
+        the warm-up.
 
     Returns
     -------
     pandas.DataFrame
-        Column ``rsi_{window}``; the first ``window`` rows are NaN.
+        Column ``rsi_{window}``; the first ``L`` rows are NaN.
     """
     change = lagged_diff(column(bars, "close", feature="rsi"), 1)
-    gain = seeded_ewm(np.maximum(change, 0.0), window=window, alpha=1.0 / window)
-    loss = seeded_ewm(np.maximum(-change, 0.0), window=window, alpha=1.0 / window)
+    alpha, tc = 1.0 / window, time_constants
+    gain = seeded_ewm(np.maximum(change, 0.0), window=window, alpha=alpha, time_constants=tc)
+    loss = seeded_ewm(np.maximum(-change, 0.0), window=window, alpha=alpha, time_constants=tc)
     values = 100.0 * safe_divide(gain, gain + loss)
     return pd.DataFrame({f"rsi_{window}": values}, index=bars.index, dtype=np.float64)
 
 
-def macd(bars: pd.DataFrame, *, fast: int = 12, slow: int = 26, signal: int = 9) -> pd.DataFrame:
+def macd(
+    bars: pd.DataFrame,
+    *,
+    fast: int = 12,
+    slow: int = 26,
+    signal: int = 9,
+    time_constants: float = EWM_TIME_CONSTANTS,
+) -> pd.DataFrame:
     """Moving average convergence divergence, divided by the close so it is scale-free.
 
     ``line = (EMA_fast(close) - EMA_slow(close)) / close``, ``signal = EMA_signal(line)``,
     ``hist = line - signal``. Each EMA (``alpha = 2 / (span + 1)``) is seeded with the simple
-    mean of its first ``span`` inputs, as in TA-Lib.
+    mean of ``span`` inputs, as in TA-Lib, and runs over a fixed window of
+    ``span + ewm_steps(alpha, time_constants)`` inputs, so no value depends on where the
+    history starts.
 
     Parameters
     ----------
@@ -107,18 +135,22 @@ def macd(bars: pd.DataFrame, *, fast: int = 12, slow: int = 26, signal: int = 9)
         Spans of the two price EMAs (``1 <= fast < slow``).
     signal : int, default 9
         Span of the signal EMA (>= 1).
+    time_constants : float, default 3.0
+        Smoothing after each EMA's seed, in time constants (see :func:`rsi`).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``macd_{f}_{s}_{g}`` (first ``slow - 1`` rows NaN), ``macd_signal_{f}_{s}_{g}``
-        and ``macd_hist_{f}_{s}_{g}`` (first ``slow + signal - 2`` rows NaN).
+        Columns ``macd_{f}_{s}_{g}`` (first ``Ls - 1`` rows NaN, ``Ls`` the slow EMA's
+        window), ``macd_signal_{f}_{s}_{g}`` and ``macd_hist_{f}_{s}_{g}`` (first
+        ``Ls + Lg - 2`` rows NaN, ``Lg`` the signal EMA's window).
     """
     close = column(bars, "close", feature="macd")
-    ema_fast = seeded_ewm(close, window=fast, alpha=2.0 / (fast + 1))
-    ema_slow = seeded_ewm(close, window=slow, alpha=2.0 / (slow + 1))
+    tc = time_constants
+    ema_fast = seeded_ewm(close, window=fast, alpha=2.0 / (fast + 1), time_constants=tc)
+    ema_slow = seeded_ewm(close, window=slow, alpha=2.0 / (slow + 1), time_constants=tc)
     line = safe_divide(ema_fast - ema_slow, close)
-    sig = seeded_ewm(line, window=signal, alpha=2.0 / (signal + 1))
+    sig = seeded_ewm(line, window=signal, alpha=2.0 / (signal + 1), time_constants=tc)
     suffix = f"{fast}_{slow}_{signal}"
     data = {f"macd_{suffix}": line, f"macd_signal_{suffix}": sig, f"macd_hist_{suffix}": line - sig}
     return pd.DataFrame(data, index=bars.index, dtype=np.float64)
@@ -127,6 +159,12 @@ def macd(bars: pd.DataFrame, *, fast: int = 12, slow: int = 26, signal: int = 9)
 def _macd_columns(p: Mapping[str, Any]) -> list[str]:
     suffix = f"{p['fast']}_{p['slow']}_{p['signal']}"
     return [f"macd_{suffix}", f"macd_signal_{suffix}", f"macd_hist_{suffix}"]
+
+
+def _macd_lookback(p: Mapping[str, Any]) -> int:
+    tc = p["time_constants"]
+    slow = ewm_span(p["slow"], 2.0 / (p["slow"] + 1), tc)
+    return slow + ewm_span(p["signal"], 2.0 / (p["signal"] + 1), tc) - 2
 
 
 def _macd_relation(p: Mapping[str, Any]) -> str | None:
@@ -155,17 +193,22 @@ DEFINITIONS = (
     FeatureDef(
         name="rsi",
         func=rsi,
-        params={"window": window_param(1)},
+        params={"window": window_param(1), "time_constants": number_param()},
         columns=lambda p: [f"rsi_{p['window']}"],
-        lookback=lambda p: p["window"],
+        lookback=lambda p: ewm_span(p["window"], 1.0 / p["window"], p["time_constants"]),
         inputs=("close",),
     ),
     FeatureDef(
         name="macd",
         func=macd,
-        params={"fast": window_param(1), "slow": window_param(2), "signal": window_param(1)},
+        params={
+            "fast": window_param(1),
+            "slow": window_param(2),
+            "signal": window_param(1),
+            "time_constants": number_param(),
+        },
         columns=_macd_columns,
-        lookback=lambda p: p["slow"] + p["signal"] - 2,
+        lookback=_macd_lookback,
         inputs=("close",),
         relation=_macd_relation,
     ),

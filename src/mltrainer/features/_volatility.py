@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ._numeric import (
+    EWM_TIME_CONSTANTS,
     column,
+    ewm_span,
     lagged_diff,
     rolling_mean,
     rolling_std,
@@ -21,7 +23,7 @@ from ._numeric import (
     safe_log,
     seeded_ewm,
 )
-from ._params import FeatureDef, window_param, windows_param
+from ._params import FeatureDef, number_param, window_param, windows_param
 
 __all__ = ["DEFINITIONS", "atr", "high_low_range", "parkinson", "volatility"]
 
@@ -46,12 +48,16 @@ def volatility(bars: pd.DataFrame, *, windows: Sequence[int] = (20,)) -> pd.Data
     return pd.DataFrame(data, index=bars.index, dtype=np.float64)
 
 
-def atr(bars: pd.DataFrame, *, window: int = 14) -> pd.DataFrame:
+def atr(
+    bars: pd.DataFrame, *, window: int = 14, time_constants: float = EWM_TIME_CONSTANTS
+) -> pd.DataFrame:
     """Wilder's average true range divided by the close.
 
     The true range is ``max(high - low, |high - prev close|, |low - prev close|)`` from the
     second bar on; it is smoothed with Wilder's method (``alpha = 1 / window``) seeded with
-    the mean of the first ``window`` true ranges, as in TA-Lib.
+    the mean of ``window`` true ranges, as in TA-Lib, over a fixed window of
+    ``L = window + ewm_steps(1 / window, time_constants)`` true ranges, so the value at ``t``
+    does not depend on where the history starts.
 
     Parameters
     ----------
@@ -59,18 +65,22 @@ def atr(bars: pd.DataFrame, *, window: int = 14) -> pd.DataFrame:
         Bars of one instrument with ``high``, ``low`` and ``close`` columns.
     window : int, default 14
         Smoothing window (>= 1).
+    time_constants : float, default 3.0
+        Smoothing after the seed, in time constants (the seed weighs ``exp(-tc)``).
 
     Returns
     -------
     pandas.DataFrame
-        Column ``atr_{window}``; the first ``window`` rows are NaN.
+        Column ``atr_{window}``; the first ``L`` rows are NaN.
     """
     high = column(bars, "high", feature="atr")
     low = column(bars, "low", feature="atr")
     close = column(bars, "close", feature="atr")
     prev = np.concatenate([[np.nan], close[:-1]])
     true_range = np.maximum(high - low, np.maximum(np.abs(high - prev), np.abs(low - prev)))
-    smoothed = seeded_ewm(true_range, window=window, alpha=1.0 / window)
+    smoothed = seeded_ewm(
+        true_range, window=window, alpha=1.0 / window, time_constants=time_constants
+    )
     values = safe_divide(smoothed, close)
     return pd.DataFrame({f"atr_{window}": values}, index=bars.index, dtype=np.float64)
 
@@ -133,9 +143,9 @@ DEFINITIONS = (
     FeatureDef(
         name="atr",
         func=atr,
-        params={"window": window_param(1)},
+        params={"window": window_param(1), "time_constants": number_param()},
         columns=lambda p: [f"atr_{p['window']}"],
-        lookback=lambda p: p["window"],
+        lookback=lambda p: ewm_span(p["window"], 1.0 / p["window"], p["time_constants"]),
         inputs=("high", "low", "close"),
     ),
     FeatureDef(

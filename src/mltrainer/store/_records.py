@@ -26,6 +26,8 @@ key (inside the store's prefix)        kind         value
 ``stream/<model>/offset``              key          last processed entry of the bar stream
 ``stream/<model>/checkpoint``          key          the online learner's checkpoint record
 ``stream/<model>/status``              key          the online learner's status
+``stream/<model>/predictions``         series       :class:`StreamPrediction`, keyed by bar time
+``stream/<model>/events``              list         drift alarms and refits, newest first
 =====================================  ===========  ==========================================
 """
 
@@ -51,6 +53,9 @@ __all__ = [
     "Alert",
     "BestParams",
     "MetricPoint",
+    "StreamCheckpoint",
+    "StreamOffset",
+    "StreamStatus",
     "TrainScores",
     "TuningRun",
     "alert_last_fired_key",
@@ -62,7 +67,9 @@ __all__ = [
     "metric_series",
     "name_fault",
     "stream_checkpoint_key",
+    "stream_events_key",
     "stream_offset_key",
+    "stream_predictions_series",
     "stream_status_key",
     "tracked_metrics_key",
     "train_latest_key",
@@ -251,6 +258,18 @@ def stream_status_key(model: str) -> str:
     return f"stream/{valid_name(model)}/status"
 
 
+def stream_predictions_series(model: str) -> str:
+    """Series of the online learner's predictions, one keyed point per bar:
+    ``stream/<model>/predictions``."""
+    return f"stream/{valid_name(model)}/predictions"
+
+
+def stream_events_key(model: str) -> str:
+    """Bounded list of the online learner's drift alarms and refits, newest first:
+    ``stream/<model>/events``."""
+    return f"stream/{valid_name(model)}/events"
+
+
 # -- records ------------------------------------------------------------------------------------
 class _Record:
     """A JSON object in the store: ``to_dict`` writes it, ``from_dict`` reads it back.
@@ -398,3 +417,57 @@ class Alert(_Record):
     message: str
     new_version: int | None = None
     error: str | None = None
+
+
+@dataclass
+class StreamOffset(_Record):
+    """The last bar the online learner processed and checkpointed (``stream/<model>/offset``).
+
+    ``offset`` is the source's position: a Redis Stream entry id (``1735689600000-0``) or,
+    for a replay, the bar's ISO time.
+    """
+
+    kind: ClassVar[str] = "stream offset"
+
+    offset: str
+    bars: int
+    timestamp: str | None
+    source: str
+
+
+@dataclass
+class StreamCheckpoint(_Record):
+    """The online learner's checkpoint (``stream/<model>/checkpoint``).
+
+    ``state`` is a base64 NumPy ``.npz`` (no pickles: loaded with ``allow_pickle=False``)
+    holding the model state, the ring buffer, the pending predictions, the bar history and
+    the prequential window; ``sha256`` is its checksum; ``meta`` the JSON part (counters,
+    events, model version). Written in one store batch with the offset and the status.
+    """
+
+    kind: ClassVar[str] = "stream checkpoint"
+
+    format: int
+    offset: str
+    bars: int
+    version: int | None
+    time: str
+    sha256: str
+    state: str
+    meta: dict[str, Any]
+
+
+@dataclass
+class StreamStatus(_Record):
+    """The online learner's status (``stream/<model>/status``): what a dashboard shows."""
+
+    kind: ClassVar[str] = "stream status"
+
+    state: str
+    version: int | None
+    offset: str | None
+    bars: int
+    last_bar: str | None
+    updated_at: str
+    counters: dict[str, Any]
+    metrics: dict[str, float | None]
