@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "mltrainer.cli._tune",
     "mltrainer.cli._monitor",
     "mltrainer.cli._importance",
+    "mltrainer.cli._explain",
 )
 
 

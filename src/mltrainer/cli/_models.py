@@ -93,8 +93,22 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from mltrainer.registry import load_model
 
     model = load_model(args.name, _version(args.version), root=args.root)
+    critical = _critical_rule(args.critical)  # bad rule settings fail before any work
     bars = load_bars_for(model.metadata, args.data)  # read as the training bars were
-    predictions = predict_bars(model, bars)
+    if args.store:
+        from mltrainer.store import open_store
+
+        with open_store(args.store, prefix=args.prefix or "mltrainer") as store:
+            predictions = predict_bars(
+                model, bars, critical=critical, store=store, record=not args.no_record
+            )
+    else:
+        predictions = predict_bars(model, bars, critical=critical, record=not args.no_record)
+    if "decision_id" in predictions.columns:
+        _console(stderr=True).print(
+            f"{int(predictions['decision_id'].notna().sum())} critical decisions recorded "
+            f"(list them with `mltrainer decisions {args.name}`)"
+        )
     if args.out:
         out = Path(args.out)
         frame = predictions.reset_index()
@@ -108,6 +122,30 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     else:
         print(predictions.to_csv(), end="")
     return 0
+
+
+def _critical_rule(settings: list[str] | None) -> Any:
+    """``--critical key=value`` settings as a validated rule (None when not given)."""
+    if not settings:
+        return None
+    import yaml
+
+    from mltrainer.config import config_from_dict
+    from mltrainer.exceptions import ConfigError
+
+    raw: dict[str, Any] = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(
+                f"--critical {item!r} is not key=value; e.g. --critical probability_above=0.7"
+            )
+        if key == "symbols":
+            raw[key] = [s for s in value.split(",") if s]
+        else:
+            raw[key] = yaml.safe_load(value)
+    # validated like the config file's section: unknown keys get a did-you-mean
+    return config_from_dict({"explain": {"critical": raw}}).explain.critical
 
 
 def register(sub: Any) -> None:
@@ -139,4 +177,14 @@ def register(sub: Any) -> None:
     predict.add_argument("--out", help="write predictions to this CSV/Parquet file")
     predict.add_argument("--version", default="latest", help="version number or alias")
     predict.add_argument("--root", default="models", help="registry folder (default: models)")
+    predict.add_argument(
+        "--critical",
+        action="append",
+        metavar="KEY=VALUE",
+        help="critical-decision rule (overrides the stored explain.critical), e.g. "
+        "probability_above=0.7, every_n=20, symbols=SPY,QQQ; repeatable",
+    )
+    predict.add_argument("--store", help="store for decision records (default: the model's)")
+    predict.add_argument("--prefix", help="store prefix with --store (default: mltrainer)")
+    predict.add_argument("--no-record", action="store_true", help="write no decision records")
     predict.set_defaults(func=_cmd_predict)

@@ -1,5 +1,11 @@
 """Typed, validated configuration: YAML in, pydantic models out, defaults that run anywhere."""
 
+from mltrainer.config._explain import (
+    CriticalConfig,
+    DecisionRetentionConfig,
+    ExplainConfig,
+    LimeConfig,
+)
 from mltrainer.config._load import apply_overrides, config_from_dict, config_to_yaml, load_config
 from mltrainer.config._monitor import (
     AlertRuleConfig,
@@ -23,7 +29,11 @@ __all__ = [
     "AlertRuleConfig",
     "CVConfig",
     "Config",
+    "CriticalConfig",
     "DataConfig",
+    "DecisionRetentionConfig",
+    "ExplainConfig",
+    "LimeConfig",
     "ModelConfig",
     "MonitorConfig",
     "RegistryConfig",

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from mltrainer.config._explain import ExplainConfig
 from mltrainer.config._monitor import MonitorConfig
 from mltrainer.config._selection import SelectionConfig
 from mltrainer.config._tuning import TuningConfig
@@ -131,6 +132,7 @@ class Config(_Section):
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
+    explain: ExplainConfig = Field(default_factory=ExplainConfig)
 
     @field_validator("name")
     @classmethod

@@ -15,6 +15,7 @@ import pandas as pd
 from mltrainer.config import Config
 from mltrainer.cv import CVResult
 from mltrainer.data import data_fingerprint
+from mltrainer.explain import training_explanations
 from mltrainer.labels import label_horizon
 from mltrainer.monitor import proba_columns, training_reference_files
 from mltrainer.pipeline._dataset import Dataset
@@ -104,8 +105,9 @@ class Trainer:
         start = time.perf_counter()
         self._report("cross-validate", 2)
         selection_on = plan.selection(plan.model()).enabled
+        explain_on = self.config.explain.global_rows_per_fold > 0  # each fold explains its test
         cv_result = plan.cross_validate(
-            return_estimators=selection_on,
+            return_estimators=selection_on or explain_on,
             on_fold=lambda fold, total: self._report(f"cv fold {fold.fold + 1}/{total}", 2),
         )
         timings["cross_validate"] = time.perf_counter() - start
@@ -197,13 +199,23 @@ class Trainer:
             metrics=mean_scores,
             random_state=config.seed,
         )
+        # explanations: out-of-fold global attributions, training background and statistics
+        metadata["explain"], explain_files = training_explanations(
+            X=plan.dataset.X,
+            final_X=dataset.X,
+            cv_result=cv_result,
+            splits=plan.splitter.split(plan.dataset.X),
+            classes=dataset.classes,
+            settings=config.explain,
+            seed=config.seed,
+        )
         registry = ModelRegistry(config.registry.root)
         return registry.save(
             config.name,
             model,
             feature_names=dataset.feature_names,
             metadata=metadata,
-            extra_files=reference,
+            extra_files={**reference, **explain_files},
             parent=self.parent,
         )
 
