@@ -79,6 +79,11 @@ def test_link_keeps_signs_and_proportions_of_a_binary_member(
     ratio = linked.values / np.where(margin.values == 0, 1, margin.values)
     assert np.allclose(ratio, ratio[:, :1])  # one positive slope per row
     assert np.all(ratio > 0)
+    asked = explain(model, frame.iloc[:20], space="probability")  # the same, on request
+    assert asked.space == "probability"
+    assert np.array_equal(asked.values, linked.values)
+    with pytest.raises(ConfigError, match="explained in margin space; space='raw'"):
+        explain(model, frame.iloc[:20], space="raw")
 
 
 def test_regression_composite_is_its_members_weighted_sum(

@@ -201,5 +201,5 @@ def test_one_decision_explained_and_written_on_its_own(
     stored = get_decision(store, "spx-dir", record.decision_id)
     assert stored.contributions == record.contributions
     assert abs(stored.residual) < 1e-9  # the fast path's margin is summed in float64
-    with pytest.raises(ConfigError, match="takes one row"):
+    with pytest.raises(ConfigError, match="a decision is one row"):
         explain_decision(model, X.iloc[-2:])

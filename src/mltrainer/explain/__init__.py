@@ -14,6 +14,7 @@ from mltrainer.explain._compose import (
 )
 from mltrainer.explain._critical import critical_decisions, signal
 from mltrainer.explain._decisions import (
+    DecisionRecorder,
     audit_predictions,
     explain_decision,
     explain_decisions,
@@ -59,6 +60,7 @@ __all__ = [
     "SPACES",
     "STATS_FILE",
     "Background",
+    "DecisionRecorder",
     "Explainer",
     "Explanation",
     "LimeExplanation",

@@ -29,6 +29,7 @@ from mltrainer.explain._training import load_stats
 from mltrainer.store import DecisionRecord, Store, TimeLike, decisions_stream, entry_time
 
 __all__ = [
+    "DecisionRecorder",
     "audit_predictions",
     "explain_decision",
     "explain_decisions",
@@ -98,10 +99,12 @@ def _records(
     *,
     rule: CriticalConfig,
     lime: Any = None,
+    context: tuple[str, dict[str, str], dict[str, str], list[Any] | None] | None = None,
 ) -> list[DecisionRecord]:
-    sha, files = model_fingerprint(model)
-    versions = library_versions()
-    classes = (model.metadata.get("label") or {}).get("classes")
+    if context is None:
+        classes = (model.metadata.get("label") or {}).get("classes")
+        context = (*model_fingerprint(model), library_versions(), classes)
+    sha, files, versions, classes = context
     probability_columns = proba_columns_of(classes) if classes else []
     top = None if rule.all_contributions else rule.top_contributions
     records = []
@@ -418,6 +421,91 @@ def _prediction_frame(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+class DecisionRecorder:
+    """Record single decisions of one version as they are made (the per-decision path).
+
+    The explainer (with the fast single-row tree tables), the version's fingerprint and the
+    library versions are built once, so each :meth:`record` costs the contributions plus one
+    store write.
+
+    Parameters
+    ----------
+    model : LoadedModel
+        The version that decides.
+    store : Store, optional
+        Where records are appended (``decisions/<model>``); None builds records only.
+    retention : DecisionRetentionConfig, optional
+        Applied on every write.
+    explainer : Explainer, optional
+        Default ``Explainer(model, fast=True)``.
+    top_contributions : int or None, default 5
+        Contributions stored per record (None: all).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        store: Store | None = None,
+        retention: DecisionRetentionConfig | None = None,
+        explainer: Explainer | None = None,
+        top_contributions: int | None = 5,
+    ) -> None:
+        self.model = model
+        self.store = store
+        self.retention = retention
+        self.explainer = explainer or Explainer(model, fast=True)
+        classes = (model.metadata.get("label") or {}).get("classes")
+        self.context = (*model_fingerprint(model), library_versions(), classes)
+        self.rule = CriticalConfig(
+            every_n=1,
+            top_contributions=top_contributions or 1,
+            all_contributions=top_contributions is None,
+        )
+
+    def record(
+        self,
+        row: pd.DataFrame,
+        *,
+        prediction: pd.DataFrame | None = None,
+        symbol: str | None = None,
+        reasons: Sequence[str] = ("requested",),
+    ) -> DecisionRecord:
+        """Explain one decision, build its record and append it (when there is a store).
+
+        Parameters
+        ----------
+        row : DataFrame
+            One row of the model's features, indexed by the decision time.
+        prediction : DataFrame, optional
+            Its ``predict_bars`` row (default: predicted here with the model).
+        symbol : str, optional
+            The instrument.
+        reasons : sequence of str
+            Why it is recorded.
+        """
+        if len(row) != 1:
+            raise ConfigError(
+                f"a decision is one row, got {len(row)}; use explain_decisions for a batch"
+            )
+        explanation = self.explainer.explain(row, probabilities=False)
+        predictions = prediction if prediction is not None else _prediction_frame(self.model, row)
+        if symbol is not None:
+            predictions = predictions.assign(symbol=symbol)
+        (record,) = _records(
+            self.model,
+            explanation,
+            predictions,
+            [list(reasons)],
+            rule=self.rule,
+            context=self.context,
+        )
+        if self.store is None:
+            return record
+        (entry,) = record_decisions(self.store, self.model.name, [record], retention=self.retention)
+        return replace(record, decision_id=entry, recorded_at=entry_time(entry).isoformat())
+
+
 def explain_decision(
     model: Any,
     row: pd.DataFrame,
@@ -432,6 +520,8 @@ def explain_decision(
 ) -> DecisionRecord:
     """Explain one decision and build its record; with ``store`` also append it.
 
+    For many decisions build a :class:`DecisionRecorder` once instead.
+
     Parameters
     ----------
     model : LoadedModel
@@ -445,7 +535,7 @@ def explain_decision(
     reasons : sequence of str
         Why it is recorded.
     explainer : Explainer, optional
-        Reuse an explainer (``Explainer(model, fast=True)`` for microsecond trees).
+        Reuse an explainer of ``model``.
     top_contributions : int or None, default 5
         Contributions stored (None: all).
     store : Store, optional
@@ -453,20 +543,11 @@ def explain_decision(
     retention : DecisionRetentionConfig, optional
         Applied when writing.
     """
-    if len(row) != 1:
-        raise ConfigError(f"explain_decision takes one row, got {len(row)}; use explain_decisions")
-    explainer = explainer or Explainer(model)
-    explanation = explainer.explain(row)
-    predictions = prediction if prediction is not None else _prediction_frame(model, row)
-    if symbol is not None:
-        predictions = predictions.assign(symbol=symbol)
-    rule = CriticalConfig(
-        every_n=1,
-        top_contributions=top_contributions or 1,
-        all_contributions=top_contributions is None,
+    recorder = DecisionRecorder(
+        model,
+        store=store,
+        retention=retention,
+        explainer=explainer or Explainer(model),
+        top_contributions=top_contributions,
     )
-    (record,) = _records(model, explanation, predictions, [list(reasons)], rule=rule)
-    if store is None:
-        return record
-    (entry,) = record_decisions(store, model.name, [record], retention=retention)
-    return replace(record, decision_id=entry, recorded_at=entry_time(entry).isoformat())
+    return recorder.record(row, prediction=prediction, symbol=symbol, reasons=reasons)

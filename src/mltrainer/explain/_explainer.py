@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from mltrainer.exceptions import ConfigError, MltrainerError, did_you_mean
-from mltrainer.explain._compose import composer_for
+from mltrainer.explain._compose import composer_for, link_to_probability
 from mltrainer.explain._explanation import Explanation
 from mltrainer.explain._linear import LinearMethod, is_linear
 from mltrainer.explain._sampling import DEFAULT_MAX_ROWS, SamplingMethod
@@ -77,7 +77,8 @@ class Explainer:
         ``auto``: the exact method of each model type (see the module table).
     space : {"margin", "probability", "raw"}, optional
         For composites: the space to compose in (default margin when every member has a
-        margin, else probability).
+        margin, else probability). For a margin model, ``"probability"`` carries the
+        explanation through its link (see :func:`link_to_probability`).
     background : DataFrame or Background, optional
         Training rows for the permutation/kernel explainers (a frame is summarised by
         ``background_size`` k-means centroids when needed); a registered version uses the
@@ -154,6 +155,7 @@ class Explainer:
                 ) from None
             classes = None
         self._check_explainable(self.estimator)
+        self._index = pd.Index(self.feature_names)
         self.composite = isinstance(self.estimator, Composite)
         self.targets: dict[str, Target] = {}
         if self.composite:
@@ -312,7 +314,7 @@ class Explainer:
         ConfigError
             Above the row budget of the permutation/kernel explainers, with the estimate.
         """
-        frame = check_frame(X, self.feature_names)
+        frame = check_frame(X, self.feature_names, index=self._index)
         if self.fast and not self._prepared:
             self._prepare_fast(frame)
         if self.composite:
@@ -326,6 +328,14 @@ class Explainer:
             explanation = composer(self.estimator, frame, members, space=self.space)
         else:
             explanation = self.methods["model"].explain(frame, interactions=interactions)
+            if self.space is not None and self.space != explanation.space:
+                if not (self.space == "probability" and explanation.space == "margin"):
+                    raise ConfigError(
+                        f"{type(self.estimator).__name__} is explained in {explanation.space} "
+                        f"space; space={self.space!r} is available only to carry a margin "
+                        "explanation into probability space"
+                    )
+                explanation = link_to_probability(explanation)
         if probabilities and self.task == "classification":
             explanation = replace(
                 explanation, probabilities=self.probabilities(frame), classes=self.classes

@@ -31,8 +31,13 @@ def class_label(value: Any) -> str:
     return str(value)
 
 
-def check_frame(X: Any, feature_names: Sequence[str], *, what: str = "model") -> pd.DataFrame:
+def check_frame(
+    X: Any, feature_names: Sequence[str], *, what: str = "model", index: pd.Index | None = None
+) -> pd.DataFrame:
     """``X[feature_names]`` as float, refusing a missing or non-numeric feature by name.
+
+    ``index`` (``pd.Index(feature_names)``, built once by the caller) lets a frame whose
+    columns are exactly the features, all float64, pass without per-column work.
 
     Raises
     ------
@@ -44,7 +49,15 @@ def check_frame(X: Any, feature_names: Sequence[str], *, what: str = "model") ->
             f"explain needs a DataFrame with the {what}'s feature columns, got "
             f"{type(X).__name__}; pass pd.DataFrame(X, columns=[...])"
         )
-    missing = [name for name in feature_names if name not in X.columns]
+    if (
+        index is not None
+        and X.columns.equals(index)
+        and all(dtype == np.float64 for dtype in X.dtypes.to_numpy())
+    ):
+        return X
+    names = list(feature_names)
+    present = set(X.columns)
+    missing = [name for name in names if name not in present]
     if missing:
         shown = ", ".join(repr(m) for m in missing[:5])
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -53,13 +66,16 @@ def check_frame(X: Any, feature_names: Sequence[str], *, what: str = "model") ->
             "model's features on the bars (mltrainer.features.compute_features with the "
             "version's feature spec) or pass X[model.feature_names]"
         )
-    frame = X[list(feature_names)]
-    bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c].dtype)]
+    frame = X if list(X.columns) == names else X[names]
+    dtypes = frame.dtypes
+    bad = [c for c, t in dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
     if bad:
         raise SchemaError(
-            f"feature {bad[0]!r} has dtype {frame[bad[0]].dtype}, not numeric; "
+            f"feature {bad[0]!r} has dtype {dtypes[bad[0]]}, not numeric; "
             "pass the numeric features the model was trained on"
         )
+    if all(t == np.float64 for t in dtypes):
+        return frame
     return frame.astype(float)
 
 

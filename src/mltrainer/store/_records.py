@@ -423,8 +423,10 @@ class DecisionRecord(_Record):
     recorded_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The stored JSON (``decision_id`` and ``recorded_at`` come from the entry id)."""
-        out = asdict(self)
-        out.pop("decision_id")
-        out.pop("recorded_at")
-        return out
+        """The stored JSON (``decision_id`` and ``recorded_at`` come from the entry id).
+
+        Shallow: the record's values are already plain JSON (no deep copy on the
+        per-decision path).
+        """
+        skip = {"decision_id", "recorded_at"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
