@@ -80,3 +80,40 @@ def test_explain_prints_additivity_global_table_lime_and_writes_plots(
     assert re.search(r"would take about .* at most 10 rows", capsys.readouterr().err)
     assert main(["explain", "sp500-direction", "--data", "sp500", "--since", "2030-01-01"]) == 2
     assert "widen the window" in capsys.readouterr().err
+
+
+@pytest.mark.redis
+def test_predict_records_into_a_real_redis_stream(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+) -> None:
+    import redis
+
+    monkeypatch.chdir(workdir)
+    if not (workdir / "models").exists():
+        assert main(["train", *FAST]) == 0
+    prefix = "test-cli-decisions"
+    argv = ["predict", "sp500-direction", "--data", "sp500", "--store", redis_url,
+            "--prefix", prefix, "--critical", "every_n=500"]  # fmt: skip
+    assert main(argv) == 0
+    capsys.readouterr()
+    client = redis.Redis.from_url(redis_url)
+    key = f"{prefix}:stream:decisions/sp500-direction"
+    try:
+        assert client.type(key) == b"stream"
+        entries = client.xrange(key)
+        assert len(entries) >= 5
+        first = json.loads(entries[0][1][b"json"])
+        assert first["model"] == "sp500-direction"
+        assert first["reasons"] == ["one of every 500 decisions"]
+        assert main(["decisions", "sp500-direction", "--store", redis_url, "--prefix", prefix,
+                     "--json"]) == 0  # fmt: skip
+        lines = capsys.readouterr().out.splitlines()
+        assert [json.loads(line)["decision_id"] for line in lines] == [
+            e.decode() for e, _ in entries
+        ]
+    finally:
+        client.delete(key)
+        client.close()

@@ -109,30 +109,36 @@ def _records(
     top = None if rule.all_contributions else rule.top_contributions
     records = []
     data = explanation.data.to_numpy(dtype=float)
+    # columns read once as arrays: one row's pandas access costs more than its explanation
+    decided = predictions["prediction"].to_numpy(dtype=float)
+    symbols = predictions["symbol"].to_numpy() if "symbol" in predictions.columns else None
+    proba = (
+        np.column_stack([predictions[c].to_numpy(dtype=float) for c in probability_columns])
+        if classes
+        else None
+    )
+    labels = [class_label(c) for c in classes] if classes else []
+    times = pd.DatetimeIndex(explanation.index)
+    times = times.tz_localize("UTC") if times.tz is None else times.tz_convert("UTC")
+    residual = explanation.residual
     for i in range(explanation.n_rows):
         k = _output_position(explanation, explanation.probabilities, i)
-        row = predictions.iloc[i]
-        stamp = pd.Timestamp(explanation.index[i])
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
         records.append(
             DecisionRecord(
                 model=model.name,
                 version=int(model.version),
                 artifact_sha256=sha,
-                decision_time=stamp.isoformat(),
-                symbol=str(row["symbol"]) if "symbol" in predictions.columns else None,
+                decision_time=times[i].isoformat(),
+                symbol=None if symbols is None else str(symbols[i]),
                 features={
                     name: _plain(v)
                     for name, v in zip(explanation.feature_names, data[i], strict=True)
                 },
-                prediction=float(row["prediction"]),
+                prediction=float(decided[i]),
                 probabilities=(
-                    {
-                        class_label(c): float(row[col])
-                        for c, col in zip(classes, probability_columns, strict=True)
-                    }
-                    if classes
-                    else None
+                    None
+                    if proba is None
+                    else {label: float(p) for label, p in zip(labels, proba[i], strict=True)}
                 ),
                 output=explanation.outputs[k],
                 space=explanation.space,
@@ -141,7 +147,7 @@ def _records(
                 contributions=[[n, v] for n, v in explanation.top(i, k=top, output=k)],
                 n_features=len(explanation.feature_names),
                 method=explanation.method,
-                residual=float(explanation.residual[i, k]),
+                residual=float(residual[i, k]),
                 reasons=list(reasons[i]),
                 versions=versions,
                 model_files=files,
