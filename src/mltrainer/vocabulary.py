@@ -45,6 +45,7 @@ DRIFT_STATISTICS: tuple[str, ...] = (
     "concept.drifted",
     "stream.adwin_detections",
     "stream.page_hinkley_detections",
+    "attribution.shift",
 )
 
 #: Every name an alert rule may watch.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import socket
 import sqlite3
@@ -16,9 +17,11 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 import pytest
+import redis
 
 from mltrainer.exceptions import ConfigError, StoreError
 from mltrainer.store import Batch, RedisStore, SQLiteStore, Store, open_store
+from mltrainer.store._streams import check_entry_id, entry_time
 from mltrainer.store._urls import mask_password
 
 T0 = datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
@@ -341,6 +344,85 @@ class TestStoreConformance:
             store.recent("l", -2)
         assert store.recent("l") == []
 
+    def test_stream_entries_are_added_in_order_with_increasing_ids(self, store: Store) -> None:
+        assert store.stream_range("decisions/m") == []
+        first = store.stream_add("decisions/m", [{"i": 0}, {"i": 1}])
+        more = store.stream_add("decisions/m", [{"i": 2, "x": [1.5, None]}])
+        ids = first + more
+        assert len(ids) == 3
+        assert len(set(ids)) == 3
+        keys = [check_entry_id(entry) for entry in ids]
+        assert keys == sorted(keys)  # (ms, seq) only grow
+        assert store.stream_range("decisions/m") == [
+            (ids[0], {"i": 0}),
+            (ids[1], {"i": 1}),
+            (ids[2], {"i": 2, "x": [1.5, None]}),
+        ]
+        assert store.stream_get("decisions/m", ids[1]) == {"i": 1}
+        assert store.stream_get("decisions/m", "1-0") is None
+        assert store.stream_get("other", ids[1]) is None
+        assert [v["i"] for _, v in store.stream_range("decisions/m", limit=2)] == [1, 2]
+        assert store.stream_range("decisions/m", limit=0) == []
+        assert store.stream_add("decisions/m", []) == []
+        now = datetime.now(UTC)
+        added = entry_time(ids[0])
+        assert now - timedelta(minutes=1) <= added <= now
+        assert len(store.stream_range("decisions/m", start=added, end=now)) == 3
+        assert store.stream_range("decisions/m", start=now + timedelta(seconds=5)) == []
+        assert store.stream_range("decisions/m", end=added - timedelta(seconds=5)) == []
+        store.put("decisions/m", "a value")  # streams are their own namespace
+        assert len(store.stream_range("decisions/m")) == 3
+
+    def test_stream_retention_by_length_and_age_and_ids_never_reused(self, store: Store) -> None:
+        ids = store.stream_add("s", list(range(5)), max_len=3)
+        assert [v for _, v in store.stream_range("s")] == [2, 3, 4]
+        ids += store.stream_add("s", [5], max_len=2)
+        assert [v for _, v in store.stream_range("s")] == [4, 5]
+        assert store.stream_get("s", ids[0]) is None  # trimmed for good
+        later = entry_time(ids[-1]) + timedelta(seconds=1)
+        assert store.stream_add("s", [], min_time=later) == []  # trim only
+        assert store.stream_range("s") == []
+        (again,) = store.stream_add("s", ["new"])
+        assert check_entry_id(again) > check_entry_id(ids[-1])  # after an emptied stream too
+        assert store.stream_range("s") == [(again, "new")]
+
+    def test_stream_bad_input_writes_nothing(self, store: Store) -> None:
+        with pytest.raises(ConfigError, match="must be a list"):
+            store.stream_add("s", cast(Any, {"a": 1}))
+        with pytest.raises(StoreError, match="'s'"):
+            store.stream_add("s", [1, object()])
+        with pytest.raises(ConfigError, match="max_len=0"):
+            store.stream_add("s", [1], max_len=0)
+        with pytest.raises(ConfigError, match="min_time="):
+            store.stream_add("s", [1], min_time=math.nan)
+        with pytest.raises(ConfigError, match="entry id 'abc'"):
+            store.stream_get("s", "abc")
+        with pytest.raises(ConfigError, match="limit=-1"):
+            store.stream_range("s", limit=-1)
+        assert store.stream_range("s") == []
+
+    def test_stream_writers_in_threads_lose_nothing(
+        self, store_opener: Callable[..., Store], store: Store
+    ) -> None:
+        n_threads, n_entries = 6, 20
+        stores = [store if i % 2 else store_opener() for i in range(n_threads)]
+        got: list[list[str]] = [[] for _ in range(n_threads)]
+
+        def work(worker: int) -> None:
+            for i in range(n_entries):
+                got[worker] += stores[worker].stream_add("shared", [[worker, i]])
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in range(n_threads)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        entries = store.stream_range("shared")
+        assert len({entry for entry, _ in entries}) == n_threads * n_entries
+        assert sorted(entry for ids in got for entry in ids) == sorted(e for e, _ in entries)
+        for w in range(n_threads):  # each writer's entries come back in its own order
+            assert [v[1] for _, v in entries if v[0] == w] == list(range(n_entries))
+
     def test_closed_store_raises(self, store: Store) -> None:
         store.close()
         store.close()  # idempotent
@@ -405,6 +487,37 @@ def test_sqlite_file_from_before_keyed_points_and_sets_is_migrated(tmp_path: Pat
         assert store.set_members("names") == ["a"]
     with open_store(f"sqlite:///{path}", prefix="old") as again:  # migrating twice is fine
         assert [v for _, v in again.range("s")] == [{"value": 1}, "newer"]
+
+
+def test_sqlite_stream_table_refuses_updates(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with open_store(f"sqlite:///{path}") as store:
+        (entry,) = store.stream_add("decisions/m", [{"p": 0.7}])
+    conn = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE store_streams SET value = '{}'")
+    finally:
+        conn.close()
+    with open_store(f"sqlite:///{path}") as store:
+        assert store.stream_get("decisions/m", entry) == {"p": 0.7}
+
+
+@pytest.mark.redis
+def test_redis_stream_is_a_real_stream_other_services_can_read(redis_url: str) -> None:
+    prefix = "test-stream-format"
+    with open_store(redis_url, prefix=prefix) as store:
+        ids = store.stream_add("decisions/m", [{"p": 0.7}, {"p": 0.2}], max_len=10)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        key = f"{prefix}:stream:decisions/m"
+        assert client.type(key) == b"stream"
+        raw = client.xrange(key)
+        assert [entry.decode() for entry, _ in raw] == ids
+        assert [json.loads(fields[b"json"]) for _, fields in raw] == [{"p": 0.7}, {"p": 0.2}]
+    finally:
+        client.delete(key)
+        client.close()
 
 
 def test_unknown_scheme_is_a_config_error_naming_url_and_schemes() -> None:

@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "mltrainer.cli._augment",
     "mltrainer.cli._serve",
     "mltrainer.cli._stream",
+    "mltrainer.cli._explain",
 )
 
 

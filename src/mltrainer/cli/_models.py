@@ -161,8 +161,17 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         check_output_file(args.out, what="--out")
     version, chosen = default_version(registry, args.name, args.version)
     model = registry.load(args.name, version)
+    critical = _critical_rule(args.critical)  # bad rule settings fail before any work
     bars = load_bars_for(model.metadata, args.data)  # read as the training bars were
-    predictions = predict_bars(model, bars)
+    if args.store:  # the global --store: decision records go there
+        from mltrainer.store import open_store
+
+        with open_store(args.store, prefix=args.prefix or "mltrainer") as store:
+            predictions = predict_bars(
+                model, bars, critical=critical, store=store, record=not args.no_record
+            )
+    else:
+        predictions = predict_bars(model, bars, critical=critical, record=not args.no_record)
     n_warmup = len(bars) - len(predictions)
     # the CSV goes to stdout when there is no --out: the notes go to stderr then
     notes = _console(stderr=not args.out)
@@ -170,6 +179,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         f"Predicted with {args.name} v{model.version} ({chosen}): {len(predictions)} of"
         f" {len(bars)} rows; {n_warmup} went to the features' warm-up (no prediction)"
     )
+    if "decision_id" in predictions.columns:
+        notes.print(
+            f"{int(predictions['decision_id'].notna().sum())} critical decisions recorded "
+            f"(list them with `mltrainer decisions {args.name}`)"
+        )
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -182,6 +196,30 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     else:
         print(predictions.to_csv(), end="")
     return 0
+
+
+def _critical_rule(settings: list[str] | None) -> Any:
+    """``--critical key=value`` settings as a validated rule (None when not given)."""
+    if not settings:
+        return None
+    import yaml
+
+    from mltrainer.config import config_from_dict
+    from mltrainer.exceptions import ConfigError
+
+    raw: dict[str, Any] = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(
+                f"--critical {item!r} is not key=value; e.g. --critical probability_above=0.7"
+            )
+        if key == "symbols":
+            raw[key] = [s for s in value.split(",") if s]
+        else:
+            raw[key] = yaml.safe_load(value)
+    # validated like the config file's section: unknown keys get a did-you-mean
+    return config_from_dict({"explain": {"critical": raw}}).explain.critical
 
 
 def register(sub: Any) -> None:
@@ -214,4 +252,13 @@ def register(sub: Any) -> None:
         "--version",
         help=f"version number or alias (default: the {DEFAULT_ALIAS!r} alias, else the latest)",
     )
+    predict.add_argument(
+        "--critical",
+        action="append",
+        metavar="KEY=VALUE",
+        help="critical-decision rule (overrides the stored explain.critical), e.g. "
+        "probability_above=0.7, every_n=20, symbols=SPY,QQQ; repeatable",
+    )
+    predict.add_argument("--prefix", help="store prefix with --store (default: mltrainer)")
+    predict.add_argument("--no-record", action="store_true", help="write no decision records")
     predict.set_defaults(func=_cmd_predict)

@@ -8,6 +8,12 @@ from mltrainer.config._ensemble import (
     MetaConfig,
     RegimeConfig,
 )
+from mltrainer.config._explain import (
+    CriticalConfig,
+    DecisionRetentionConfig,
+    ExplainConfig,
+    LimeConfig,
+)
 from mltrainer.config._load import apply_overrides, config_from_dict, config_to_yaml, load_config
 from mltrainer.config._monitor import (
     AlertRuleConfig,
@@ -34,7 +40,11 @@ __all__ = [
     "AugmentConfig",
     "CVConfig",
     "Config",
+    "CriticalConfig",
     "DataConfig",
+    "DecisionRetentionConfig",
+    "ExplainConfig",
+    "LimeConfig",
     "MemberConfig",
     "MetaConfig",
     "ModelConfig",

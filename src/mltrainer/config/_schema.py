@@ -14,6 +14,7 @@ from mltrainer.config._ensemble import (
     RegimeConfig,
     check_ensemble_settings,
 )
+from mltrainer.config._explain import ExplainConfig
 from mltrainer.config._monitor import MonitorConfig
 from mltrainer.config._selection import SelectionConfig
 from mltrainer.config._tuning import TuningConfig
@@ -154,6 +155,7 @@ class Config(_Section):
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
+    explain: ExplainConfig = Field(default_factory=ExplainConfig)
 
     @field_validator("name")
     @classmethod

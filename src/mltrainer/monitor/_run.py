@@ -22,6 +22,7 @@ import pandas as pd
 
 from mltrainer.config import Config
 from mltrainer.exceptions import ConfigError
+from mltrainer.explain import attribution_shift
 from mltrainer.monitor._alerts import Alert, evaluate_rules
 from mltrainer.monitor._concept import ConceptDriftResult, concept_drift
 from mltrainer.monitor._detectors import ADWINDetector, PageHinkleyDetector
@@ -372,6 +373,9 @@ def monitor(
         "prediction_drift.drifted": float(bool(pdrift.table["drifted"].any())),
         "prediction_drift.psi": float(pdrift.table["psi"].iloc[0]),
     }
+    shift = attribution_shift(model, window.X, random_state=config.seed)
+    if shift is not None:  # versions saved with a training attribution profile
+        metrics["attribution.shift"] = float(shift["shift"])
     reasons: dict[str, str] = {}
     ldrift = concept = None
     if window.labelled.any():

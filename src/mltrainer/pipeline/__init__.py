@@ -10,7 +10,7 @@ from mltrainer.pipeline._destinations import (
 )
 from mltrainer.pipeline._params import load_best_params
 from mltrainer.pipeline._plan import FinalFit, Plan, check_config, min_rows
-from mltrainer.pipeline._predict import load_bars_for, predict_bars
+from mltrainer.pipeline._predict import load_bars_for, model_features, predict_bars
 from mltrainer.pipeline._retrain import retrain
 from mltrainer.pipeline._trainer import ProgressCallback, Trainer, TrainResult, oof_frame
 
@@ -31,6 +31,7 @@ __all__ = [
     "load_bars_for",
     "load_best_params",
     "min_rows",
+    "model_features",
     "oof_frame",
     "predict_bars",
     "retrain",

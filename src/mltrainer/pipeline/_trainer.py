@@ -18,6 +18,7 @@ from mltrainer.cv import CVResult
 from mltrainer.data import data_fingerprint
 from mltrainer.ensemble import EnsembleReport, compare_on_folds, describe, is_ensemble
 from mltrainer.exceptions import StoreError
+from mltrainer.explain import training_explanations
 from mltrainer.labels import label_horizon
 from mltrainer.monitor import proba_columns, training_reference_files
 from mltrainer.pipeline._dataset import Dataset
@@ -118,8 +119,9 @@ class Trainer:
         self._report("cross-validate", 2)
         selection_on = plan.selection(plan.model()).enabled
         ensemble_on = is_ensemble(self.config.model)
+        explain_on = self.config.explain.global_rows_per_fold > 0  # each fold explains its test
         cv_result = plan.cross_validate(
-            return_estimators=selection_on or ensemble_on,
+            return_estimators=selection_on or ensemble_on or explain_on,
             on_fold=lambda fold, total: self._report(f"cv fold {fold.fold + 1}/{total}", 2),
         )
         report = _ensemble_report(plan, cv_result) if ensemble_on else None
@@ -267,13 +269,23 @@ class Trainer:
                 "n_synthetic_final": final.n_synthetic,
             }
             reference.update(getattr(plan.resampler, "extra_files", dict)())
+        # explanations: out-of-fold global attributions, training background and statistics
+        metadata["explain"], explain_files = training_explanations(
+            X=plan.dataset.X,
+            final_X=dataset.X,
+            cv_result=cv_result,
+            splits=plan.splitter.split(plan.dataset.X),
+            classes=dataset.classes,
+            settings=config.explain,
+            seed=config.seed,
+        )
         registry = ModelRegistry(config.registry.root)
         return registry.save(
             config.name,
             model,
             feature_names=dataset.feature_names,
             metadata=metadata,
-            extra_files=reference,
+            extra_files={**reference, **explain_files},
             parent=self.parent,
         )
 

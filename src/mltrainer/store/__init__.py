@@ -1,8 +1,9 @@
 """Storage for best params, tuning history, metric series, alerts and explanations.
 
-One narrow interface (:class:`Store`: JSON values, time series, bounded lists, sets, and
-:class:`Batch` writes applied atomically) and two real backends chosen by URL with
-:func:`open_store`: SQLite (embedded default, zero set-up) and Redis (shared, production).
+One narrow interface (:class:`Store`: JSON values, time series, bounded lists, sets,
+append-only streams, and :class:`Batch` writes applied atomically) and two real backends
+chosen by URL with :func:`open_store`: SQLite (embedded default, zero set-up) and Redis
+(shared, production).
 Domain features are written once above these primitives; every key they use is built by
 the record functions below (the schema is documented in ``docs/store.md``).
 """
@@ -14,6 +15,7 @@ from ._records import (
     TUNING_LEAVES,
     Alert,
     BestParams,
+    DecisionRecord,
     MetricPoint,
     StreamCheckpoint,
     StreamOffset,
@@ -41,6 +43,7 @@ from ._records import (
 )
 from ._redis import RedisStore
 from ._sqlite import SQLiteStore
+from ._streams import check_entry_id, entry_time
 from ._urls import mask_password, passwords_in, redact
 
 __all__ = [
@@ -50,6 +53,8 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "TimeLike",
+    "check_entry_id",
+    "entry_time",
     "mask_password",
     "open_store",
     "passwords_in",
@@ -60,6 +65,7 @@ __all__ += [  # records: the key schema and the JSON records stored under it
     "TUNING_LEAVES",
     "Alert",
     "BestParams",
+    "DecisionRecord",
     "MetricPoint",
     "StreamCheckpoint",
     "StreamOffset",

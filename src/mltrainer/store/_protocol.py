@@ -2,14 +2,15 @@
 
 Domain features (best params, tuning history, metric series, alerts, explanations) are
 written once above these few primitives, in the spirit of Optuna's ``JournalRedisBackend``:
-a backend stores JSON values, time-series points, bounded lists and sets of names, and
-applies a :class:`~mltrainer.store.Batch` of writes atomically, nothing more. Which key
+a backend stores JSON values, time-series points, bounded lists, sets of names and
+append-only streams, and applies a :class:`~mltrainer.store.Batch` of writes atomically,
+nothing more. Which key
 holds what is decided in one place, :mod:`mltrainer.store._records`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeAlias, runtime_checkable
@@ -28,10 +29,10 @@ TimeLike: TypeAlias = "datetime | pd.Timestamp | float"
 
 @runtime_checkable
 class Store(Protocol):
-    """A key-value, time-series, bounded-list and set store of JSON values.
+    """A key-value, time-series, bounded-list, set and append-only stream store of JSON values.
 
-    Keys, series, lists and sets live in four separate namespaces. Every write is atomic and
-    validates (JSON-encodes) its value before touching the backend; :meth:`write` applies
+    Keys, series, lists, sets and streams live in five separate namespaces. Every write is
+    atomic and validates (JSON-encodes) its value before touching the backend; :meth:`write` applies
     several writes as one. Stores are context managers and safe to share between threads.
 
     Attributes
@@ -112,6 +113,43 @@ class Store(Protocol):
 
     def set_members(self, key: str) -> list[str]:
         """Return the sorted members of the set `key` (empty when there is none)."""
+        ...
+
+    def stream_add(
+        self,
+        stream: str,
+        values: Sequence[Any],
+        *,
+        max_len: int | None = None,
+        min_time: TimeLike | None = None,
+    ) -> list[str]:
+        """Add `values` as new entries of the append-only `stream`, in order; return their ids.
+
+        Entry ids are ``"<ms>-<seq>"`` (Redis stream ids): the UTC epoch millisecond the
+        entry was added, then a sequence number; they increase within a stream and are never
+        reused. An entry is never changed once added. Retention runs in the same transaction:
+        `max_len` keeps the newest entries, `min_time` removes those added before it. Redis:
+        ``XADD ... MAXLEN`` and ``XTRIM ... MINID`` in one ``MULTI``/``EXEC``; SQLite: one
+        transaction on an append-only table (updates are refused by a trigger).
+        """
+        ...
+
+    def stream_range(
+        self,
+        stream: str,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[tuple[str, Any]]:
+        """Return ``(entry id, value)`` of entries added at ``start <= t <= end``, ascending.
+
+        With `limit`, only the newest `limit` entries of that window are returned.
+        """
+        ...
+
+    def stream_get(self, stream: str, entry_id: str) -> Any:
+        """Return the value of the entry `entry_id` of `stream`, or None when there is none."""
         ...
 
     def write(self, batch: Batch) -> None:

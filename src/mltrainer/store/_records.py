@@ -22,7 +22,8 @@ key (inside the store's prefix)        kind         value
 ``monitor/<model>/drift/history``      series       per-feature drift of every run (keyed)
 ``alerts/<model>``                     list         :class:`Alert`, newest first, bounded
 ``alerts/<model>/<rule>/last_fired``   key          ISO time the rule last fired (cooldown)
-``decisions/<model>``                  stream       decision records (append-only)
+``decisions/<model>``                  stream       :class:`DecisionRecord`, append-only; the
+                                                    entry id is the decision id
 ``stream/<model>/offset``              key          last processed entry of the bar stream
 ``stream/<model>/checkpoint``          key          the online learner's checkpoint record
 ``stream/<model>/status``              key          the online learner's status
@@ -36,7 +37,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import MISSING, asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime
 from numbers import Real
 from typing import Any, ClassVar, Self
@@ -52,6 +53,7 @@ __all__ = [
     "TUNING_LEAVES",
     "Alert",
     "BestParams",
+    "DecisionRecord",
     "MetricPoint",
     "StreamCheckpoint",
     "StreamOffset",
@@ -471,3 +473,88 @@ class StreamStatus(_Record):
     updated_at: str
     counters: dict[str, Any]
     metrics: dict[str, float | None]
+
+
+@dataclass
+class DecisionRecord(_Record):
+    """One critical decision and why the model made it (an entry of ``decisions/<model>``).
+
+    Written once, never rewritten: the stream entry's id is the ``decision_id`` and its
+    time ``recorded_at`` (both filled in when a record is read back, not stored in it).
+
+    Attributes
+    ----------
+    model, version : str, int
+        The registered model and version that decided.
+    artifact_sha256 : str
+        SHA-256 of the version's ``MANIFEST.json``, which pins the SHA-256 of every file of
+        the version (model, metadata, explanation statistics).
+    decision_time : str
+        The decision's time (the bar's close, ISO 8601 UTC).
+    symbol : str or None
+        The instrument (None for a single series without a symbol column).
+    features : dict of str to float or None
+        The input feature values, as the model saw them (None for a missing value).
+    prediction : float
+        The decision in label values (e.g. -1/0/1), or the regression value.
+    probabilities : dict of str to float or None
+        Class probabilities by class label (classifiers).
+    output : str
+        Which model output is explained (a class label, or ``"prediction"``).
+    space : {"margin", "probability", "raw"}
+        The space of ``base_value``, ``output_value`` and the contributions.
+    base_value, output_value : float
+        The expected output and this decision's output: ``base_value`` plus the sum of
+        every contribution equals ``output_value`` up to ``residual``.
+    contributions : list of [str, float]
+        The largest contributions by absolute value (all of them when configured).
+    n_features : int
+        How many features the model has (contributions may list fewer).
+    method : str
+        The attribution method (``tree``, ``linear``, ``permutation``, ``kernel``, ...).
+    residual : float
+        ``output_value - base_value - sum(all contributions)``.
+    reasons : list of str
+        The conditions of the critical rule this decision met.
+    versions : dict of str to str
+        mltrainer and library versions that computed the record.
+    model_files : dict of str to str
+        The SHA-256 of each model file of the version.
+    lime : dict or None
+        LIME's weights, top features, stability over seeds and agreement with SHAP, when
+        computed.
+    """
+
+    kind: ClassVar[str] = "decision"
+
+    model: str
+    version: int
+    artifact_sha256: str
+    decision_time: str
+    symbol: str | None
+    features: dict[str, float | None]
+    prediction: float
+    probabilities: dict[str, float] | None
+    output: str
+    space: str
+    base_value: float
+    output_value: float
+    contributions: list[list[Any]]
+    n_features: int
+    method: str
+    residual: float
+    reasons: list[str]
+    versions: dict[str, str]
+    model_files: dict[str, str] = field(default_factory=dict)
+    lime: dict[str, Any] | None = None
+    decision_id: str | None = None
+    recorded_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored JSON (``decision_id`` and ``recorded_at`` come from the entry id).
+
+        Shallow: the record's values are already plain JSON (no deep copy on the
+        per-decision path).
+        """
+        skip = {"decision_id", "recorded_at"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}

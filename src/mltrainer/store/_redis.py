@@ -5,14 +5,16 @@ sets ``{prefix}:ts:{series}`` scored by epoch seconds. An unkeyed point is the m
 ``{seq:020d}:{json}`` with ``seq`` from ``INCRBY {prefix}:seq``, so equal points at one time
 are all kept, in insertion order; a keyed point is the member ``~{point key}`` with its JSON
 in the hash ``{prefix}:tsv:{series}`` (field = point key), so rewriting it replaces it.
-Bounded lists at ``{prefix}:list:{key}``, sets at ``{prefix}:set:{key}``. A batch is one
+Bounded lists at ``{prefix}:list:{key}``, sets at ``{prefix}:set:{key}``, append-only
+streams in real Redis Streams at ``{prefix}:stream:{stream}`` (``XADD``, one field ``json``
+holding the entry's JSON, so other services can ``XREAD`` them). A batch is one
 ``MULTI``/``EXEC``. Only core commands (no ``TS.*`` module).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -26,6 +28,7 @@ from mltrainer.exceptions import ConfigError, StoreError
 from ._batch import Add, Append, Batch, BatchWrites, Push, Put, Trim, ops_of, trim_op
 from ._checks import check_count, check_name
 from ._codec import decode
+from ._streams import check_entry_id, ms_bounds, stream_add_op
 from ._timestamps import from_epoch, to_epoch
 from ._urls import mask_password, redact
 
@@ -37,6 +40,7 @@ __all__ = ["RedisStore"]
 _SEQ_DIGITS = 20  # INCR counts to 2**63 - 1: 19 digits
 _KEYED = "~"  # first character of a keyed point's member (numbered members start with a digit)
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
+_STREAM_FIELD = "json"  # the one field of a stream entry: its JSON value
 
 # Trim a series and drop the values of the keyed points it removes, atomically.
 # KEYS: sorted set, value hash. ARGV: epoch seconds `before` ('' = none), `keep_last` ('' = none)
@@ -225,6 +229,84 @@ class RedisStore(BatchWrites):
         with self._call("set_members", key) as client:
             raw = cast("set[bytes]", client.smembers(f"{self.prefix}:set:{key}"))
         return sorted(_text(member) for member in raw)
+
+    def _stream_key(self, stream: str) -> str:
+        return f"{self.prefix}:stream:{stream}"
+
+    def stream_add(
+        self,
+        stream: str,
+        values: Sequence[Any],
+        *,
+        max_len: int | None = None,
+        min_time: TimeLike | None = None,
+    ) -> list[str]:
+        """``XADD`` each value (``MAXLEN`` `max_len`), then ``XTRIM MINID``, one transaction."""
+        op = stream_add_op(stream, values, max_len=max_len, min_time=min_time)
+        name = self._stream_key(stream)
+        with self._call("stream_add", stream) as client:
+            pipe = client.pipeline(transaction=True)
+            for payload in op.payloads:
+                pipe.xadd(
+                    name,
+                    {_STREAM_FIELD: payload},
+                    maxlen=op.max_len,
+                    approximate=False,
+                )
+            if not op.payloads and op.max_len is not None:
+                pipe.xtrim(name, maxlen=op.max_len, approximate=False)
+            if op.min_ms is not None:
+                pipe.xtrim(name, minid=f"{op.min_ms}-0", approximate=False)
+            if not len(pipe):
+                return []
+            replies = pipe.execute()
+        return [_text(raw) for raw in replies[: len(op.payloads)]]
+
+    @staticmethod
+    def _entries(reply: Any) -> list[tuple[str, Any]]:
+        out = []
+        for raw_id, fields in reply:
+            value = fields.get(_STREAM_FIELD.encode()) if fields else None
+            if value is None:  # not written by mltrainer: skip rather than guess
+                continue
+            out.append((_text(raw_id), decode(value)))
+        return out
+
+    def stream_range(
+        self,
+        stream: str,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[tuple[str, Any]]:
+        """``XRANGE`` (``XREVRANGE ... COUNT`` with `limit`) of entries added in the window."""
+        check_name(stream, name="stream")
+        lo, hi = ms_bounds(start, end)
+        count = None if limit is None else check_count(limit, name="limit", minimum=0)
+        if count == 0 or (lo is not None and hi is not None and lo > hi):
+            return []
+        low = "-" if lo is None else str(max(lo, 0))
+        high = "+" if hi is None else str(hi)
+        if hi is not None and hi < 0:
+            return []
+        name = self._stream_key(stream)
+        with self._call("stream_range", stream) as client:
+            if count is None:
+                reply = client.xrange(name, min=low, max=high)
+            else:
+                reply = cast("list[Any]", client.xrevrange(name, max=high, min=low, count=count))
+                reply = reply[::-1]
+        return self._entries(reply)
+
+    def stream_get(self, stream: str, entry_id: str) -> Any:
+        """``XRANGE id id``: the value of one entry, or None."""
+        check_name(stream, name="stream")
+        check_entry_id(entry_id)
+        with self._call("stream_get", stream) as client:
+            reply = client.xrange(self._stream_key(stream), min=entry_id, max=entry_id)
+        entries = self._entries(reply)
+        return entries[0][1] if entries else None
 
     def write(self, batch: Batch) -> None:
         """Apply every write of `batch`, in order, in one ``MULTI``/``EXEC`` transaction."""

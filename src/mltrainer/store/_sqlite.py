@@ -2,7 +2,10 @@
 
 Tables (the ``ns`` column holds the store's prefix): ``store_kv (ns, key, value)``;
 ``store_series (seq, ns, series, ts, value, pkey)`` with a unique ``(ns, series, pkey)`` for
-keyed points; ``store_lists (seq, ns, key, value)``; ``store_sets (ns, key, member)``.
+keyed points; ``store_lists (seq, ns, key, value)``; ``store_sets (ns, key, member)``;
+append-only streams in ``store_streams (ns, stream, ms, seq, value)`` (a trigger refuses any
+``UPDATE``: entries are only ever added, and removed by retention) with the last id given out
+per stream in ``store_stream_ids`` (so ids never go back, even when every entry was trimmed).
 Values are JSON text; ``ts`` is epoch seconds (UTC); ``seq`` orders ties by insertion.
 """
 
@@ -10,7 +13,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +26,7 @@ from mltrainer.exceptions import StoreError
 from ._batch import Add, Append, Batch, BatchWrites, Op, Push, Put, Trim, ops_of, trim_op
 from ._checks import check_count, check_name
 from ._codec import decode
+from ._streams import StreamAdd, check_entry_id, ms_bounds, next_id, stream_add_op
 from ._timestamps import from_epoch, to_epoch
 
 if TYPE_CHECKING:
@@ -49,7 +54,22 @@ CREATE INDEX IF NOT EXISTS store_lists_idx ON store_lists (ns, key, seq);
 CREATE TABLE IF NOT EXISTS store_sets (
     ns TEXT NOT NULL, key TEXT NOT NULL, member TEXT NOT NULL, PRIMARY KEY (ns, key, member)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS store_streams (
+    ns TEXT NOT NULL, stream TEXT NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL,
+    value TEXT NOT NULL, PRIMARY KEY (ns, stream, ms, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS store_stream_ids (
+    ns TEXT NOT NULL, stream TEXT NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL,
+    PRIMARY KEY (ns, stream)
+) WITHOUT ROWID;
 """
+
+# a stream entry is never rewritten: only INSERT (add) and DELETE (retention) touch the table
+_APPEND_ONLY = (
+    "CREATE TRIGGER IF NOT EXISTS store_streams_append_only BEFORE UPDATE ON store_streams "
+    "BEGIN SELECT RAISE(ABORT, 'store_streams is append-only: entries are never rewritten'); "
+    "END"
+)
 
 # points by time; at one time unkeyed points in insertion order, then keyed ones by key
 # (the order of a Redis sorted set, whose keyed members sort after the numbered ones)
@@ -71,6 +91,7 @@ def _create_schema(conn: sqlite3.Connection) -> None:
     if "pkey" not in columns:  # a store file from before keyed points: add the column
         conn.execute("ALTER TABLE store_series ADD COLUMN pkey TEXT")
     conn.execute(_KEYED_INDEX)
+    conn.execute(_APPEND_ONLY)
 
 
 def _set_pragmas(timeout: float) -> Callable[[sqlite3.Connection], None]:
@@ -95,6 +116,40 @@ def _trim(conn: sqlite3.Connection, ns: str, op: Trim) -> int:
             (ns, op.series, ns, op.series, op.keep_last),
         ).rowcount
     return deleted
+
+
+def _stream_add(conn: sqlite3.Connection, ns: str, op: StreamAdd) -> list[str]:
+    """Insert the entries with increasing ids, then apply the retention (one transaction)."""
+    row = conn.execute(
+        "SELECT ms, seq FROM store_stream_ids WHERE ns = ? AND stream = ?", (ns, op.stream)
+    ).fetchone()
+    last: tuple[int, int] | None = None if row is None else (int(row[0]), int(row[1]))
+    now_ms = time.time_ns() // 1_000_000
+    rows = []
+    for payload in op.payloads:
+        last = next_id(last, now_ms)
+        rows.append((ns, op.stream, last[0], last[1], payload))
+    conn.executemany(
+        "INSERT INTO store_streams (ns, stream, ms, seq, value) VALUES (?, ?, ?, ?, ?)", rows
+    )
+    if last is not None:
+        conn.execute(
+            "INSERT OR REPLACE INTO store_stream_ids (ns, stream, ms, seq) VALUES (?, ?, ?, ?)",
+            (ns, op.stream, last[0], last[1]),
+        )
+    if op.min_ms is not None:
+        conn.execute(
+            "DELETE FROM store_streams WHERE ns = ? AND stream = ? AND ms < ?",
+            (ns, op.stream, op.min_ms),
+        )
+    if op.max_len is not None:
+        conn.execute(
+            "DELETE FROM store_streams WHERE ns = ? AND stream = ? AND (ms, seq) <= (SELECT ms, "
+            "seq FROM store_streams WHERE ns = ? AND stream = ? ORDER BY ms DESC, seq DESC "
+            "LIMIT 1 OFFSET ?)",
+            (ns, op.stream, ns, op.stream, op.max_len),
+        )
+    return [f"{ms}-{seq}" for _, _, ms, seq, _ in rows]
 
 
 def _apply(conn: sqlite3.Connection, ns: str, op: Op) -> None:
@@ -284,6 +339,57 @@ class SQLiteStore(BatchWrites):
         check_name(key, name="key")
         sql = "SELECT member FROM store_sets WHERE ns = ? AND key = ? ORDER BY member"
         return [row[0] for row in self._rows("set_members", key, sql, (self.prefix, key))]
+
+    def stream_add(
+        self,
+        stream: str,
+        values: Sequence[Any],
+        *,
+        max_len: int | None = None,
+        min_time: TimeLike | None = None,
+    ) -> list[str]:
+        """Add `values` as new entries of `stream`; return their ids (one transaction)."""
+        op = stream_add_op(stream, values, max_len=max_len, min_time=min_time)
+        if not op.payloads and op.max_len is None and op.min_ms is None:
+            return []
+        return self._transaction("stream_add", stream, lambda c: _stream_add(c, self.prefix, op))
+
+    def stream_range(
+        self,
+        stream: str,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        *,
+        limit: int | None = None,
+    ) -> list[tuple[str, Any]]:
+        """Return ``(entry id, value)`` of entries added at ``start <= t <= end``, ascending."""
+        check_name(stream, name="stream")
+        lo, hi = ms_bounds(start, end)
+        where = "ns = ? AND stream = ? AND ms >= ? AND ms <= ?"
+        params: tuple[Any, ...] = (
+            self.prefix,
+            stream,
+            -(2**63) if lo is None else lo,
+            2**63 - 1 if hi is None else hi,
+        )
+        if limit is None:
+            sql = f"SELECT ms, seq, value FROM store_streams WHERE {where} ORDER BY ms, seq"
+        else:
+            params = (*params, check_count(limit, name="limit", minimum=0))
+            sql = (
+                f"SELECT ms, seq, value FROM (SELECT ms, seq, value FROM store_streams WHERE "
+                f"{where} ORDER BY ms DESC, seq DESC LIMIT ?) ORDER BY ms, seq"
+            )
+        rows = self._rows("stream_range", stream, sql, params)
+        return [(f"{ms}-{seq}", decode(value)) for ms, seq, value in rows]
+
+    def stream_get(self, stream: str, entry_id: str) -> Any:
+        """Return the value of the entry `entry_id` of `stream`, or None when there is none."""
+        check_name(stream, name="stream")
+        ms, seq = check_entry_id(entry_id)
+        sql = "SELECT value FROM store_streams WHERE ns = ? AND stream = ? AND ms = ? AND seq = ?"
+        rows = self._rows("stream_get", stream, sql, (self.prefix, stream, ms, seq))
+        return decode(rows[0][0]) if rows else None
 
     def write(self, batch: Batch) -> None:
         """Apply every write of `batch`, in order, in one ``BEGIN IMMEDIATE`` transaction."""
