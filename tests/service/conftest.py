@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -21,7 +20,6 @@ from mltrainer.cli import main
 
 #: The API token of the test servers (long enough for the service's check).
 TOKEN = "test-token-0123456789abcdef"
-EXPLAIN = importlib.util.find_spec("mltrainer.explain") is not None
 MONITOR_TIMES = ("2017-03-01", "2017-06-01", "2017-09-01", "2017-12-01")
 
 
@@ -72,8 +70,8 @@ def fill(root: Path) -> Filled:
             ]
         },
     }
-    if EXPLAIN:  # decision records of every 100th prediction
-        raw["explain"] = {"critical": {"every_n": 100, "top_contributions": 8}}
+    # decision records of every 100th prediction
+    raw["explain"] = {"critical": {"every_n": 100, "top_contributions": 8}}
     config = root / "spy.yaml"
     config.write_text(yaml.safe_dump(raw))
     _cli("train", str(config), "--quiet")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from mltrainer.config import load_config
 from mltrainer.data import load_bars
 from mltrainer.monitor import monitor
 
-from .conftest import EXPLAIN, Filled, free_port
+from .conftest import Filled
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -177,70 +175,19 @@ def test_pages_follow_new_runs_without_reload(watched: Any, served: str, filled:
     w.clean()
 
 
-def _fake_decision() -> dict[str, Any]:
-    """A record shaped as ``mltrainer.store.DecisionRecord`` (explainability) reads back."""
-    return {
-        "model": "spy",
-        "version": 2,
-        "artifact_sha256": "ab" * 32,
-        "decision_time": "2018-06-01T20:00:00+00:00",
-        "symbol": None,
-        "features": {"rsi_14": 61.2, "volatility_20": 0.011, "log_return_5": 0.004},
-        "prediction": 1.0,
-        "probabilities": {"0": 0.38, "1": 0.62},
-        "output": "1",
-        "space": "margin",
-        "base_value": 0.1,
-        "output_value": 0.49,
-        "contributions": [["rsi_14", 0.3], ["volatility_20", -0.05], ["log_return_5", 0.14]],
-        "n_features": 3,
-        "method": "tree",
-        "residual": 0.0,
-        "reasons": ["every_n=100"],
-        "versions": {"mltrainer": "0.1.0"},
-        "model_files": {},
-        "lime": {"weights": {"rsi_14": 0.2, "log_return_5": 0.1}, "stability": 0.9},
-        "decision_id": "1735689600000-0",
-        "recorded_at": "2018-06-01T20:00:01+00:00",
-    }
-
-
 @pytest.fixture
-def decision_url(filled: Filled, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A decision page: the server's own record when the build explains decisions, else a
-    server in this process whose decision reads return a record of the stored shape."""
-    if EXPLAIN:
-        import httpx
+def decision_url(filled: Filled) -> Iterator[str]:
+    """The decision page of a record the filled server's own predictions wrote."""
+    import httpx
 
-        from .conftest import start_serve, stop
+    from .conftest import start_serve, stop
 
-        proc, url = start_serve(filled)
-        first = httpx.get(f"{url}/api/models/spy/decisions").json()["decisions"][-1]
-        try:
-            yield f"{url}/models/spy/decisions/{first['decision_id']}"
-        finally:
-            stop(proc)
-        return
-    import uvicorn
-
-    from mltrainer.service import ServiceSettings, _decisions, create_app
-
-    record = _fake_decision()
-    monkeypatch.setattr(_decisions, "get_decision", lambda store, name, decision_id: dict(record))
-    monkeypatch.setattr(_decisions, "read_decisions", lambda store, name, **kw: [dict(record)])
-    app = create_app(filled.store_url, filled.registry, ServiceSettings())
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc, url = start_serve(filled)
+    first = httpx.get(f"{url}/api/models/spy/decisions").json()["decisions"][-1]
     try:
-        yield f"http://127.0.0.1:{port}/models/spy/decisions/1735689600000-0"
+        yield f"{url}/models/spy/decisions/{first['decision_id']}"
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        stop(proc)
 
 
 def test_decision_page(watched: Any, decision_url: str) -> None:

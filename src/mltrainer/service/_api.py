@@ -177,7 +177,7 @@ def api_router(state: ServiceState, metrics: ServiceMetrics) -> APIRouter:
         records = _decisions.read_decisions(
             state.store, name, since=since, until=until, limit=limit
         )
-        return {"name": name, "recorded": _decisions.available(), "decisions": records}
+        return {"name": name, "recorded": True, "decisions": records}
 
     @router.get("/models/{name}/decisions/{decision_id}", summary="One decision and why")
     def get_decision(

@@ -17,7 +17,6 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from mltrainer import __version__
 from mltrainer.exceptions import MltrainerError
 from mltrainer.registry import ModelRegistry
-from mltrainer.service import _decisions
 from mltrainer.service._api import api_router
 from mltrainer.service._errors import install_error_handlers
 from mltrainer.service._metrics import RequestMetrics, ServiceMetrics
@@ -101,7 +100,7 @@ def create_app(
             "status": "ok",
             "version": __version__,
             "store": mask_password(store.url),
-            "decisions": _decisions.available(),
+            "decisions": True,
         }
         try:
             store.get("health/probe")
