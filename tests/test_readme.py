@@ -57,7 +57,8 @@ def test_tour_extraction_reads_marked_blocks_only() -> None:
 def test_readme_tour_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     commands = tour_commands(README.read_text(encoding="utf-8"))
     verbs = {words[0] for words in commands}
-    assert {"train", "predict", "monitor", "importance", "tune"} <= verbs, verbs
+    expected = {"train", "predict", "monitor", "importance", "tune", "explain", "decisions"}
+    assert expected | {"stream", "augment"} <= verbs, verbs
     monkeypatch.chdir(tmp_path)  # a fresh folder: registry, store and outputs land here
     for words in commands:
         assert main(words) == 0, f"mltrainer {shlex.join(words)} failed"

@@ -6,12 +6,9 @@ contributions, the base value and the output space they add up in (``margin``,
 ``probability`` or ``raw``), with the additivity residual measured.
 """
 
-from mltrainer.explain._compose import (
-    COMPOSERS,
-    compose_averaging,
-    composer_for,
-    link_to_probability,
-)
+from mltrainer.explain._compose import compose_averaging, link_to_probability
+from mltrainer.explain._compose_kinds import compose_calibrated, compose_regime, compose_stacking
+from mltrainer.explain._composers import COMPOSERS, composable, composer_for
 from mltrainer.explain._critical import critical_decisions, signal
 from mltrainer.explain._decisions import (
     DecisionRecorder,
@@ -70,7 +67,11 @@ __all__ = [
     "audit_predictions",
     "background_from_frame",
     "bar_figure",
+    "composable",
     "compose_averaging",
+    "compose_calibrated",
+    "compose_regime",
+    "compose_stacking",
     "composer_for",
     "critical_decisions",
     "dependence_figure",

@@ -27,7 +27,6 @@ two spaces, each with an exact additivity identity:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,7 @@ import pandas as pd
 from mltrainer.exceptions import ConfigError
 from mltrainer.explain._explanation import Explanation
 
-__all__ = ["COMPOSERS", "Composer", "compose_averaging", "composer_for", "link_to_probability"]
+__all__ = ["Composer", "compose_averaging", "compose_weighted", "link_to_probability", "scatter"]
 
 #: ``composer(composite, frame, members, *, space) -> Explanation``: ``frame`` holds the
 #: composite's features, ``members`` each member's explanation by name, ``space`` the
@@ -105,7 +104,7 @@ def link_to_probability(member: Explanation) -> Explanation:
     )
 
 
-def _scatter(member: Explanation, names: list[str]) -> np.ndarray:
+def scatter(member: Explanation, names: list[str]) -> np.ndarray:
     position = {name: j for j, name in enumerate(names)}
     out = np.zeros((member.n_rows, len(names), member.n_outputs))
     out[:, [position[f] for f in member.feature_names], :] = member.contributions
@@ -117,6 +116,89 @@ def _default_space(members: Mapping[str, Explanation]) -> str:
     if spaces == {"raw"}:
         return "raw"
     return "margin" if spaces == {"margin"} else "probability"
+
+
+def _carry(name: str, member: Explanation, chosen: str) -> Explanation:
+    """``member`` in the ``chosen`` space (a margin carried into probability), or refused."""
+    if member.space == chosen:
+        return member
+    if chosen == "probability" and member.space == "margin":
+        return link_to_probability(member)
+    hint = (
+        "explain it in probability space (space='probability')"
+        if member.space == "probability"
+        else "members must share one output space"
+    )
+    raise ConfigError(
+        f"member {name!r} is explained in {member.space} space ({member.method}), "
+        f"which cannot be composed in {chosen} space: {hint}"
+    )
+
+
+def compose_weighted(
+    members: Mapping[str, Explanation],
+    frame: pd.DataFrame,
+    weights: np.ndarray,
+    *,
+    space: str,
+    label: str,
+) -> Explanation:
+    """``sum_m w_m f_m`` explained in ``space``: weights per member, or per row and member.
+
+    Parameters
+    ----------
+    members : dict of str to Explanation
+        Each member's explanation, in the order of ``weights``' last axis.
+    frame : DataFrame
+        The composite's features of the explained rows.
+    weights : ndarray of shape (n_members,) or (n_rows, n_members)
+    space : {"margin", "probability", "raw"}
+    label : str
+        What is composed, for the explanation's notes.
+
+    Raises
+    ------
+    ConfigError
+        For a space the members cannot be composed in (naming the member).
+    """
+    names = list(members)
+    parts = {name: _carry(name, members[name], space) for name in names}
+    outputs = {tuple(p.outputs) for p in parts.values()}
+    if len(outputs) != 1:
+        raise ConfigError(f"members explain different outputs {sorted(outputs)}")
+    columns = list(frame.columns)
+    w = np.asarray(weights, dtype=float)
+    per_row = w.reshape(1, -1) if w.ndim == 1 else w  # (n or 1, members)
+    values = sum(
+        per_row[:, m, None, None] * scatter(parts[n], columns) for m, n in enumerate(names)
+    )
+    base = sum(per_row[:, m, None] * parts[n].base for m, n in enumerate(names))
+    output = sum(per_row[:, m, None] * parts[n].output for m, n in enumerate(names))
+    scale = np.abs(per_row).max(axis=0)
+    tolerance = float(sum(scale[m] * parts[n].tolerance for m, n in enumerate(names)))
+    shown = np.round(w, 6).tolist() if w.ndim == 1 else "per row"
+    notes = [f"{label} of {names} with weights {shown}, composed in {space} space"]
+    if space == "margin":
+        notes.append(
+            "the output is the weighted mean of the members' margins, not the composite's "
+            "probability (the mean of the members' probabilities); space='probability' "
+            "explains the probability itself"
+        )
+    mean = per_row.mean(axis=0)
+    return Explanation(
+        contributions=np.asarray(values),
+        base=np.asarray(base),
+        output=np.asarray(output),
+        space=space,
+        outputs=list(next(iter(outputs))),
+        feature_names=columns,
+        data=frame,
+        method="composite",
+        tolerance=max(tolerance, 1e-9),
+        members=dict(members),
+        weights={n: float(mean[m]) for m, n in enumerate(names)},
+        notes=notes,
+    )
 
 
 def compose_averaging(
@@ -134,82 +216,5 @@ def compose_averaging(
         For a space the members cannot be composed in (naming the member).
     """
     weights = np.asarray(composite.weights_, dtype=float)
-    names = list(members)
     chosen = space or _default_space(members)
-    parts: dict[str, Explanation] = {}
-    for name in names:
-        member = members[name]
-        if member.space == chosen:
-            parts[name] = member
-        elif chosen == "probability" and member.space == "margin":
-            parts[name] = link_to_probability(member)
-        else:
-            hint = (
-                "explain it in probability space (space='probability')"
-                if member.space == "probability"
-                else "members must share one output space"
-            )
-            raise ConfigError(
-                f"member {name!r} is explained in {member.space} space ({member.method}), "
-                f"which cannot be composed in {chosen} space: {hint}"
-            )
-    outputs = {tuple(p.outputs) for p in parts.values()}
-    if len(outputs) != 1:
-        raise ConfigError(f"members explain different outputs {sorted(outputs)}")
-    columns = list(frame.columns)
-    values = sum(w * _scatter(parts[n], columns) for w, n in zip(weights, names, strict=True))
-    base = sum(w * parts[n].base for w, n in zip(weights, names, strict=True))
-    output = sum(w * parts[n].output for w, n in zip(weights, names, strict=True))
-    tolerance = float(sum(w * parts[n].tolerance for w, n in zip(weights, names, strict=True)))
-    notes = [
-        f"averaging composite of {names} with weights {np.round(weights, 6).tolist()}, "
-        f"composed in {chosen} space"
-    ]
-    if chosen == "margin":
-        notes.append(
-            "the output is the weighted mean of the members' margins, not the composite's "
-            "probability (the mean of the members' probabilities); space='probability' "
-            "explains the probability itself"
-        )
-    return Explanation(
-        contributions=np.asarray(values),
-        base=np.asarray(base),
-        output=np.asarray(output),
-        space=chosen,
-        outputs=list(next(iter(outputs))),
-        feature_names=columns,
-        data=frame,
-        method="composite",
-        tolerance=max(tolerance, 1e-9),
-        members=dict(members),
-        weights={n: float(w) for n, w in zip(names, weights, strict=True)},
-        notes=notes,
-    )
-
-
-#: The composer of each composite kind (``Composite.composite_kind``): exactly these. A new
-#: kind adds its composer here, or defines ``compose_explanation(frame, members, *, space)``
-#: on its class (see :func:`composer_for`).
-COMPOSERS: Mapping[str, Composer] = MappingProxyType({"averaging": compose_averaging})
-
-
-def composer_for(composite: Any) -> Composer:
-    """The composer of ``composite``: its own ``compose_explanation`` or its kind's entry.
-
-    Raises
-    ------
-    ConfigError
-        When neither exists (naming the kinds that can be explained).
-    """
-    own = getattr(composite, "compose_explanation", None)
-    if callable(own):
-        return lambda _composite, frame, members, *, space=None: own(frame, members, space=space)
-    kind = getattr(composite, "composite_kind", None)
-    composer = COMPOSERS.get(str(kind))
-    if composer is None:
-        raise ConfigError(
-            f"composite kind {kind!r} ({type(composite).__name__}) has no explanation "
-            f"composer; explainable kinds: {', '.join(COMPOSERS)} (or define "
-            "compose_explanation(frame, members, *, space) on the class)"
-        )
-    return composer
+    return compose_weighted(members, frame, weights, space=chosen, label="averaging composite")

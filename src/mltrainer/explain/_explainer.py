@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from mltrainer.exceptions import ConfigError, MltrainerError, did_you_mean
-from mltrainer.explain._compose import composer_for, link_to_probability
+from mltrainer.explain._compose import link_to_probability
+from mltrainer.explain._composers import composable, composer_for
 from mltrainer.explain._explanation import Explanation
 from mltrainer.explain._linear import LinearMethod, is_linear
 from mltrainer.explain._sampling import DEFAULT_MAX_ROWS, SamplingMethod
@@ -41,7 +42,7 @@ from mltrainer.explain._training import (
     load_stats,
 )
 from mltrainer.explain._trees import TreeMethod, tree_kind
-from mltrainer.models import Composite, model_names
+from mltrainer.models import Composite, final_estimator, model_names, preprocessing_steps
 
 __all__ = ["METHODS", "Explainer", "explain"]
 
@@ -154,9 +155,14 @@ class Explainer:
                     "feature_names=[...] (or fit it on a DataFrame)"
                 ) from None
             classes = None
+        inside = _composite_inside(self.estimator, self.feature_names)
+        if inside is not None:  # a composite (or fitted ensemble) behind column selectors
+            self.estimator, self.feature_names = inside
         self._check_explainable(self.estimator)
         self._index = pd.Index(self.feature_names)
-        self.composite = isinstance(self.estimator, Composite)
+        # a composite without an exact composition (hard vote, non-linear meta) is
+        # explained like any model, by the sampling explainers
+        self.composite = isinstance(self.estimator, Composite) and composable(self.estimator)
         self.targets: dict[str, Target] = {}
         if self.composite:
             columns = self.estimator.composite_features()
@@ -382,3 +388,32 @@ def explain(
         feature_names=feature_names,
         random_state=random_state,
     ).explain(X, interactions=interactions)
+
+
+def _composite_inside(estimator: Any, feature_names: list[str]) -> tuple[Any, list[str]] | None:
+    """The composable composite at the end of ``estimator`` and the columns it reads.
+
+    A fitted ensemble stands for its ``composite_``; column selectors before it narrow the
+    columns. None when there is no such composite or another kind of step precedes it.
+    """
+    final = final_estimator(estimator)
+    inner = getattr(final, "composite_", None)
+    if isinstance(inner, Composite):
+        final = inner
+    if not (isinstance(final, Composite) and composable(final)):
+        return None
+    names = list(feature_names)
+    for _, step in preprocessing_steps(estimator):
+        if step is None or step == "passthrough":
+            continue
+        support = getattr(step, "get_support", None)
+        if not callable(support):
+            return None
+        mask = np.asarray(support(), dtype=bool)
+        if mask.shape != (len(names),):
+            return None
+        names = [name for name, keep in zip(names, mask, strict=True) if keep]
+    fitted = getattr(final, "feature_names_in_", None)
+    if fitted is None or [str(c) for c in fitted] != names:
+        return None  # fitted on unnamed (or other) columns: explained as a whole model
+    return final, names

@@ -19,6 +19,7 @@ import pandas as pd
 
 from mltrainer.explain._critical import proba_columns_of, signal
 from mltrainer.explain._explainer import Explainer
+from mltrainer.explain._sampling import SamplingMethod
 
 __all__ = [
     "attribution_profile",
@@ -57,7 +58,9 @@ def oof_attributions(
     features : sequence of str
         The features the saved model sees: the profile is reported for these.
     rows_per_fold : int, default 200
-        Test rows explained per fold (a seeded sample, in time order).
+        Test rows explained per fold (a seeded sample, in time order); at most
+        :data:`SAMPLED_ROWS` for a model explained by the permutation/kernel explainers
+        (seconds per row), which ``rows_per_fold`` in the result then says.
     background_size : int, default 50
         k-means rows of each fold's *training* rows, for models without an exact method.
     max_rows : int, default 1000
@@ -79,9 +82,9 @@ def oof_attributions(
     spaces: set[str] = set()
     outputs: list[str] = []
     residual = 0.0
+    used = 0
     for estimator, (train, test) in zip(estimators, splits, strict=True):
         test = np.asarray(test)
-        take = np.sort(rng.choice(test, size=min(rows_per_fold, test.size), replace=False))
         explainer = Explainer(  # a model without an exact method: its fold's training rows
             estimator,
             feature_names=list(X.columns),
@@ -90,6 +93,10 @@ def oof_attributions(
             max_rows=max_rows,
             random_state=random_state,
         )
+        sampled = any(isinstance(m, SamplingMethod) for m in explainer.methods.values())
+        size = min(rows_per_fold, SAMPLED_ROWS) if sampled else rows_per_fold
+        used = max(used, min(size, test.size))
+        take = np.sort(rng.choice(test, size=min(size, test.size), replace=False))
         explanation = explainer.explain(X.iloc[take], probabilities=False)
         magnitude = np.abs(explanation.contributions).mean(axis=2).sum(axis=0)
         for name, value in zip(explanation.feature_names, magnitude, strict=True):
@@ -110,7 +117,7 @@ def oof_attributions(
         "outputs": outputs,
         "n_rows": n_rows,
         "n_folds": len(estimators),
-        "rows_per_fold": rows_per_fold,
+        "rows_per_fold": used,
         "max_residual": residual,
     }
 
