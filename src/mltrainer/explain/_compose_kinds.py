@@ -29,6 +29,7 @@ against the composite's own output, never against the sum):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -219,26 +220,11 @@ def compose_regime(
     composed = compose_weighted(
         members, frame, weights, space=chosen, label="regime switcher (per-row weights)"
     )
-    notes = [
-        *composed.notes,
+    note = (
         f"regimes from {composite.rule_['method']} on {composite.rule_['columns']} are taken "
-        "as given at each row; their own effect is not attributed",
-    ]
-    mean = weights.mean(axis=0)
-    return Explanation(
-        contributions=composed.contributions,
-        base=composed.base,
-        output=composed.output,
-        space=composed.space,
-        outputs=composed.outputs,
-        feature_names=composed.feature_names,
-        data=frame,
-        method="composite",
-        tolerance=composed.tolerance,
-        members=dict(members),
-        weights={name: float(w) for name, w in zip(names, mean, strict=True)},
-        notes=notes,
+        "as given at each row; their own effect is not attributed"
     )
+    return replace(composed, notes=[*composed.notes, note])
 
 
 def compose_calibrated(
