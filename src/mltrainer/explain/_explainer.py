@@ -33,7 +33,14 @@ from mltrainer.explain._composers import composable, composer_for
 from mltrainer.explain._explanation import Explanation
 from mltrainer.explain._linear import LinearMethod, is_linear
 from mltrainer.explain._sampling import DEFAULT_MAX_ROWS, SamplingMethod
-from mltrainer.explain._target import Target, as_input, check_frame, make_target
+from mltrainer.explain._target import (
+    Target,
+    as_input,
+    check_frame,
+    is_scaler,
+    make_target,
+    seen_positions,
+)
 from mltrainer.explain._training import (
     Background,
     TrainingStats,
@@ -402,17 +409,13 @@ def _composite_inside(estimator: Any, feature_names: list[str]) -> tuple[Any, li
         final = inner
     if not (isinstance(final, Composite) and composable(final)):
         return None
-    names = list(feature_names)
-    for _, step in preprocessing_steps(estimator):
-        if step is None or step == "passthrough":
-            continue
-        support = getattr(step, "get_support", None)
-        if not callable(support):
-            return None
-        mask = np.asarray(support(), dtype=bool)
-        if mask.shape != (len(names),):
-            return None
-        names = [name for name, keep in zip(names, mask, strict=True) if keep]
+    steps = preprocessing_steps(estimator)
+    if any(is_scaler(step) for _, step in steps):
+        return None  # the composite would read scaled columns
+    seen = seen_positions(steps, len(feature_names))  # column selectors only, or None
+    if seen is None:
+        return None
+    names = [feature_names[j] for j in seen]
     fitted = getattr(final, "feature_names_in_", None)
     if fitted is None or [str(c) for c in fitted] != names:
         return None  # fitted on unnamed (or other) columns: explained as a whole model

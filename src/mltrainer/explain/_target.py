@@ -19,7 +19,15 @@ from sklearn.preprocessing import StandardScaler
 from mltrainer.exceptions import SchemaError
 from mltrainer.models import final_estimator, preprocessing_steps
 
-__all__ = ["Target", "as_input", "check_frame", "class_label", "make_target"]
+__all__ = [
+    "Target",
+    "as_input",
+    "check_frame",
+    "class_label",
+    "is_scaler",
+    "make_target",
+    "seen_positions",
+]
 
 
 def class_label(value: Any) -> str:
@@ -96,7 +104,7 @@ def _is_selector(step: Any) -> bool:
     return callable(getattr(step, "get_support", None))
 
 
-def _is_scaler(step: Any) -> bool:
+def is_scaler(step: Any) -> bool:
     return isinstance(step, StandardScaler)
 
 
@@ -193,7 +201,7 @@ class Target:
         return center, scale, centred
 
 
-def _seen_positions(steps: list[tuple[str, Any]], width: int) -> list[int] | None:
+def seen_positions(steps: list[tuple[str, Any]], width: int) -> list[int] | None:
     kept = np.arange(width)
     for _, step in steps:
         if step is None or step == "passthrough":
@@ -203,7 +211,7 @@ def _seen_positions(steps: list[tuple[str, Any]], width: int) -> list[int] | Non
             if mask.shape != kept.shape:
                 return None
             kept = kept[mask]
-        elif not _is_scaler(step):
+        elif not is_scaler(step):
             return None
     return [int(j) for j in kept]
 
@@ -249,7 +257,7 @@ def make_target(
         final=final,
         steps=steps,
         feature_names=names,
-        seen=_seen_positions(steps, len(names)),
+        seen=seen_positions(steps, len(names)),
         task=task,
         classes=labels,
     )

@@ -183,9 +183,9 @@ def _bars_features(
 
 def _predict_frame(model: LoadedModel, X: pd.DataFrame, classes: list[Any] | None) -> pd.DataFrame:
     """``predict_bars``-shaped output: ``prediction`` in label values and ``proba_<class>``."""
-    try:  # a classifier's labels from its probabilities: one pass over the model, not two
+    try:
+        raw = np.asarray(model.predict(X))
         proba = np.asarray(model.predict_proba(X)) if classes else None
-        raw = np.argmax(proba, axis=1) if proba is not None else np.asarray(model.predict(X))
     except (SchemaError, ConfigError, DataError):
         raise
     except ValueError as exc:  # the library refused the values (NaN for a linear model...)
